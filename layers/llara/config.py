@@ -1,0 +1,62 @@
+"""Settings from environment variables, with an embedded local default.
+
+With nothing set, everything lives under one folder (``./.llara``): the object store as a
+directory tree and MLflow as a sqlite file beside it, so the whole system runs with no server.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="LLARA_", extra="ignore")
+
+    home: Path = Field(
+        default=Path(".llara"),
+        description="Local data folder for the embedded default (store, MLflow sqlite, caches).",
+    )
+    store: str | None = Field(
+        default=None,
+        description="Object store URL: a folder path, file://PATH, or s3://bucket[/prefix]. "
+        "Default: <home>/store.",
+    )
+    raw_prefix: str = Field(default="raw/", description="Where uploaded MPD slices land.")
+    webhook_token: str | None = Field(
+        default=None, description="Bearer token MinIO webhook deliveries must present."
+    )
+    api_key: str | None = Field(
+        default=None, description="When set, /predict and /feedback require it in x-api-key."
+    )
+    log_level: str = Field(default="INFO", description="Log level of the structured JSON logs.")
+
+    # Not LLARA_-prefixed: these names are the ecosystem's own conventions.
+    mlflow_tracking_uri: str | None = Field(
+        default=None,
+        validation_alias="MLFLOW_TRACKING_URI",
+        description="MLflow tracking server URL. Default: sqlite:///<home>/mlflow.db.",
+    )
+    aws_endpoint_url: str | None = Field(
+        default=None,
+        validation_alias="AWS_ENDPOINT_URL",
+        description="S3 endpoint for MinIO or a local S3 server; unset for AWS.",
+    )
+
+    @property
+    def store_url(self) -> str:
+        return self.store or str(self.home / "store")
+
+    @property
+    def tracking_uri(self) -> str:
+        if self.mlflow_tracking_uri:
+            return self.mlflow_tracking_uri
+        return f"sqlite:///{(self.home / 'mlflow.db').resolve()}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Settings read once per process (functions reuse them on warm starts)."""
+    return Settings()
