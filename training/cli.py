@@ -1,0 +1,23 @@
+"""The ``llara`` command. Each area registers its commands from its own module; heavy
+libraries (torch, transformers, mlflow) are imported inside commands, so ``llara serve``
+and ``llara status`` start fast."""
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(
+    name="llara",
+    help="LLaRA++: a cold-start music recommender served as functions over object storage.\n\n"
+    "Configuration comes from environment variables (LLARA_STORE, AWS_ENDPOINT_URL, "
+    "MLFLOW_TRACKING_URI, ...); with none set, everything lives under ./.llara.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()
