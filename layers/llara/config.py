@@ -32,6 +32,18 @@ class Settings(BaseSettings):
         default=None, description="When set, /predict and /feedback require it in x-api-key."
     )
     log_level: str = Field(default="INFO", description="Log level of the structured JSON logs.")
+    train_min_new_slices: int = Field(
+        default=1, ge=0, description="Scheduled training runs when at least this many new "
+        "processed slices arrived since the last run ...")
+    train_min_new_feedback: int = Field(
+        default=1000, ge=0, description="... or at least this many new feedback objects.")
+    train_launcher: str = Field(
+        default="subprocess", pattern="^(subprocess|kubernetes|none)$",
+        description="How the schedule launches training: a local subprocess, a Kubernetes Job "
+        "from the llara-train CronJob's template, or none (decide and record only).")
+    k8s_namespace: str = Field(default="llara", description="Namespace of the training CronJob.")
+    k8s_cronjob: str = Field(default="llara-train", description="CronJob whose template a "
+                             "scheduled training Job copies.")
 
     # Not LLARA_-prefixed: these names are the ecosystem's own conventions.
     mlflow_tracking_uri: str | None = Field(
