@@ -1,0 +1,600 @@
+"""Upload-triggered ETL: an MPD slice in ``raw/`` becomes three Parquet partitions.
+
+One handler, :func:`handle_event`, serves every wiring (Chalice ``on_s3_event``, the MinIO
+webhook route, the OpenWhisk action, ``llara ingest`` and the SQS :func:`drain_queue`). It accepts
+AWS S3 notifications, MinIO webhook payloads, Chalice ``S3Event`` objects, and those records
+wrapped in SQS or SNS messages. Only ``ObjectCreated`` events under the raw prefix are processed;
+everything else (deletes, ``s3:TestEvent``, other prefixes) is acknowledged and ignored.
+
+Per object (:func:`process_object`):
+
+* the bytes are parsed once with orjson; an object that cannot be read as a slice (0 bytes,
+  not UTF-8, not JSON or truncated, wrong top-level shape, no playlists) gets
+  ``quarantine/<source>.reason.json`` and its stale partitions are removed; raw stays untouched;
+* playlists are validated in bulk against rules compiled from the pydantic models of
+  ``llara.schemas`` (:class:`ColumnarValidator`); the few playlists it flags are re-validated by
+  pydantic itself, whose verdict and error text are final. A rejected playlist goes to
+  ``quarantine/<source>.jsonl`` with its reason and raw record; its neighbours land;
+* ``processed/{interactions,tracks,playlists}/<source>.parquet`` are written atomically with
+  deterministic bytes, so a replay, or two concurrent runs, leave the same single partition.
+"""
+from __future__ import annotations
+
+import hmac
+import logging
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass
+from typing import Any
+from urllib.parse import unquote_plus
+
+import numpy as np
+import orjson
+import pyarrow as pa
+import pyarrow.compute as pc
+from pydantic import BaseModel, ValidationError
+
+from llara.schemas import Playlist, SliceInfo, Track, track_text
+from llara.store import ObjectNotFound, S3Store, Store, open_store
+from llara.tables import (
+    INTERACTIONS,
+    PLAYLISTS,
+    SCHEMAS,
+    TRACK_DETAIL_COLUMNS,
+    TRACKS,
+    partition_key,
+    quarantine_reason_key,
+    quarantine_records_key,
+    source_name,
+    to_parquet,
+)
+from llara.web import HttpError, Request, Response
+
+log = logging.getLogger("llara.etl")
+
+
+class EventError(ValueError):
+    """The event is not one of the accepted notification shapes."""
+
+
+# --------------------------------------------------------------------------------------------
+# Bulk validation, compiled from the pydantic models (one schema per concept)
+# --------------------------------------------------------------------------------------------
+
+_JSON_TYPES = {"string": str, "integer": int, "boolean": bool, "null": type(None),
+               "array": list, "object": dict}
+_KNOWN_KEYWORDS = {"type", "title", "description", "default", "pattern", "maxLength", "minimum",
+                   "anyOf", "items", "minItems", "$ref"}
+
+
+@dataclass(frozen=True)
+class FieldRule:
+    """What one field of a model accepts: exact Python types (strict mode: no coercion, so a
+    bool is not an int) and the constraints of its string / integer variants."""
+
+    name: str
+    required: bool
+    types: frozenset[type]
+    pattern: str | None = None
+    max_length: int | None = None
+    minimum: int | None = None
+
+
+def compile_rules(model: type[BaseModel], skip: tuple[str, ...] = ()) -> tuple[FieldRule, ...]:
+    """Turn ``model``'s JSON schema into per-field rules. Any keyword this compiler does not
+    implement raises, so the bulk path can never silently accept what the model rejects."""
+    schema = model.model_json_schema()
+    required = set(schema.get("required", ()))
+    rules = []
+    for name, prop in schema["properties"].items():
+        if name in skip:
+            continue
+        types, constraints = set(), {}
+        for variant in prop.get("anyOf", [prop]):
+            unknown = set(variant) - _KNOWN_KEYWORDS
+            if unknown or "$ref" in variant or "items" in variant:
+                raise TypeError(f"{model.__name__}.{name}: bulk validation does not implement "
+                                f"{sorted(unknown) or variant}; extend llara.etl.compile_rules")
+            types.add(_JSON_TYPES[variant["type"]])
+            for key in ("pattern", "maxLength", "minimum"):
+                if key in variant:
+                    constraints[key] = variant[key]
+        rules.append(FieldRule(name, name in required, frozenset(types),
+                               constraints.get("pattern"), constraints.get("maxLength"),
+                               constraints.get("minimum")))
+    return tuple(rules)
+
+
+def _bad_rows(values: list[Any], rule: FieldRule) -> np.ndarray:
+    """Boolean mask of the values ``rule`` rejects (a missing key arrives as ``_MISSING``)."""
+    bad = np.zeros(len(values), dtype=bool)
+    allowed = rule.types if rule.required else rule.types | {_Missing}
+    if not set(map(type, values)) <= allowed:  # the common case costs one C-level pass
+        bad |= np.fromiter((type(v) not in allowed for v in values), bool, len(values))
+    if rule.pattern is None and rule.max_length is None and rule.minimum is None:
+        return bad
+    if str in rule.types and (rule.pattern is not None or rule.max_length is not None):
+        strings = pa.array([v if type(v) is str else None for v in values], pa.string())
+        if rule.pattern is not None:
+            ok = pc.match_substring_regex(strings, rule.pattern)
+            bad |= ~ok.fill_null(True).to_numpy(zero_copy_only=False)
+        if rule.max_length is not None:
+            too_long = pc.greater(pc.utf8_length(strings), rule.max_length)
+            bad |= too_long.fill_null(False).to_numpy(zero_copy_only=False)
+    if int in rule.types and rule.minimum is not None:
+        ints = [v if type(v) is int else None for v in values]
+        try:
+            low = pc.less(pa.array(ints, pa.int64()), rule.minimum)
+            bad |= low.fill_null(False).to_numpy(zero_copy_only=False)
+        except OverflowError:  # beyond int64: let pydantic judge every row
+            bad |= np.array([type(v) is int and v < rule.minimum for v in values])
+    return bad
+
+
+class _Missing:
+    """Marks an absent key (distinct from an explicit JSON null)."""
+
+
+_MISSING = _Missing()
+PLAYLIST_RULES = compile_rules(Playlist, skip=("tracks",))
+TRACK_RULES = compile_rules(Track)
+_TRACKS_FIELD = Playlist.model_json_schema()["properties"]["tracks"]
+_MIN_TRACKS = _TRACKS_FIELD.get("minItems", 0)
+
+
+def _schema_reason(record: Any) -> str | None:
+    """pydantic's verdict on one playlist: None if valid, else a one-line reason."""
+    try:
+        Playlist.model_validate(record)
+        return None
+    except ValidationError as e:
+        errors = e.errors(include_url=False, include_input=False)
+        parts = [f"{'.'.join(map(str, err['loc'])) or 'playlist'}: {err['msg']}"
+                 for err in errors[:3]]
+        more = f" (+{len(errors) - 3} more)" if len(errors) > 3 else ""
+        return "; ".join(parts) + more
+
+
+# --------------------------------------------------------------------------------------------
+# One slice: bytes -> tables + rejects
+# --------------------------------------------------------------------------------------------
+
+
+class UnreadableObject(ValueError):
+    """The object cannot be read as an MPD slice at all."""
+
+
+@dataclass
+class Rejected:
+    index: int
+    reason: str
+    record: Any
+
+
+@dataclass
+class SliceResult:
+    tables: dict[str, pa.Table]
+    rejected: list[Rejected]
+    playlists_in: int
+
+    @property
+    def playlists_ok(self) -> int:
+        return self.tables["playlists"].num_rows
+
+
+def parse_slice(data: bytes) -> list[Any]:
+    """The ``playlists`` list of a slice, or UnreadableObject with a reason."""
+    if not data:
+        raise UnreadableObject("empty object (0 bytes)")
+    try:
+        doc = orjson.loads(data)
+    except orjson.JSONDecodeError as e:
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError as u:
+            raise UnreadableObject(f"not UTF-8: {u}") from None
+        raise UnreadableObject(f"not valid JSON (malformed or truncated): {e}") from None
+    if not isinstance(doc, dict):
+        raise UnreadableObject(f"top level is a JSON {type(doc).__name__}, expected an object "
+                               'with "info" and "playlists"')
+    playlists = doc.get("playlists", _MISSING)
+    if playlists is _MISSING:
+        raise UnreadableObject('no "playlists" key at the top level')
+    if not isinstance(playlists, list):
+        raise UnreadableObject(f'"playlists" is a JSON {type(playlists).__name__}, '
+                               "expected a list")
+    if not playlists:
+        raise UnreadableObject('"playlists" is empty')
+    info = doc.get("info")
+    if info is not None:
+        try:
+            SliceInfo.model_validate(info)
+        except ValidationError as e:
+            raise UnreadableObject(f'"info" is malformed: {e.errors()[0]["msg"]}') from None
+    return playlists
+
+
+def _collaborative(value: Any) -> bool | None:
+    # The MPD writes "true"/"false" strings; the schema also allows a JSON bool.
+    if type(value) is bool:
+        return value
+    if type(value) is str:
+        return {"true": True, "false": False}.get(value.lower())
+    return None
+
+
+def transform(playlists: list[Any], source: str) -> SliceResult:
+    """Validate ``playlists`` in bulk and build the three tables of one source."""
+    n = len(playlists)
+    is_dict = np.fromiter((type(p) is dict for p in playlists), bool, n)
+    records = [p if ok else {} for p, ok in zip(playlists, is_dict)]
+    flagged = ~is_dict
+    # Playlist fields.
+    columns: dict[str, list[Any]] = {}
+    for rule in PLAYLIST_RULES:
+        columns[rule.name] = [p.get(rule.name, _MISSING) for p in records]
+        flagged |= _bad_rows(columns[rule.name], rule)
+    track_lists = [p.get("tracks", _MISSING) for p in records]
+    is_list = np.fromiter((type(t) is list for t in track_lists), bool, n)
+    track_lists = [t if ok else [] for t, ok in zip(track_lists, is_list)]
+    counts = np.fromiter(map(len, track_lists), np.int64, n)
+    flagged |= ~is_list | (counts < _MIN_TRACKS)
+    # Track fields, over all tracks of the slice at once.
+    flat = [t for tracks in track_lists for t in tracks]
+    owner = np.repeat(np.arange(n), counts)
+    track_is_dict = np.fromiter((type(t) is dict for t in flat), bool, len(flat))
+    if not track_is_dict.all():
+        flagged[np.unique(owner[~track_is_dict])] = True
+        flat = [t if ok else {} for t, ok in zip(flat, track_is_dict)]
+    track_columns: dict[str, list[Any]] = {}
+    for rule in TRACK_RULES:
+        values = [t.get(rule.name, _MISSING) for t in flat]
+        bad = _bad_rows(values, rule)
+        if bad.any():
+            flagged[np.unique(owner[bad])] = True
+        track_columns[rule.name] = values
+
+    # The flagged few get pydantic's own verdict and words; duplicates of a landed pid follow.
+    rejected: list[Rejected] = []
+    keep = np.ones(n, dtype=bool)
+    for i in np.flatnonzero(flagged):
+        reason = _schema_reason(playlists[i])
+        if reason is None:
+            log.warning("bulk validation flagged playlist %d of %s, pydantic accepts it", i,
+                        source)
+        else:
+            keep[i] = False
+            rejected.append(Rejected(int(i), reason, playlists[i]))
+    first_index: dict[int, int] = {}
+    for i in np.flatnonzero(keep):
+        pid = columns["pid"][i]
+        if pid in first_index:
+            keep[i] = False
+            rejected.append(Rejected(int(i), f"duplicate pid {pid} (first at index "
+                                     f"{first_index[pid]})", playlists[i]))
+        else:
+            first_index[pid] = int(i)
+    rejected.sort(key=lambda r: r.index)
+    return SliceResult(_build_tables(columns, track_columns, counts, keep, source), rejected, n)
+
+
+def _column(values: list[Any], mask: np.ndarray, type_: pa.DataType,
+            convert=None) -> pa.Array:
+    out = [None if v is _MISSING else (convert(v) if convert else v)
+           for v, ok in zip(values, mask) if ok]
+    return pa.array(out, type_)
+
+
+def _build_tables(columns: dict[str, list[Any]], track_columns: dict[str, list[Any]],
+                  counts: np.ndarray, keep: np.ndarray, source: str) -> dict[str, pa.Table]:
+    kept_counts = counts[keep]
+    track_keep = np.repeat(keep, counts)
+    pids = np.asarray([columns["pid"][i] for i in np.flatnonzero(keep)], dtype=np.int64)
+    total = int(kept_counts.sum())
+    starts = np.repeat(np.cumsum(kept_counts) - kept_counts, kept_counts)
+    uri = _column(track_columns["track_uri"], track_keep, pa.string())
+    interactions = pa.table({
+        "pid": pa.array(np.repeat(pids, kept_counts), pa.int64()),
+        "pos": pa.array((np.arange(total) - starts).astype(np.int32), pa.int32()),
+        "track_uri": uri,
+    }, schema=INTERACTIONS)
+    playlists = pa.table({
+        "pid": pa.array(pids, pa.int64()),
+        "name": _column(columns["name"], keep, pa.string()),
+        "description": _column(columns["description"], keep, pa.string()),
+        "num_followers": _column(columns["num_followers"], keep, pa.int64()),
+        "num_edits": _column(columns["num_edits"], keep, pa.int64()),
+        "num_tracks": pa.array(kept_counts.astype(np.int32), pa.int32()),
+        "modified_at": _column(columns["modified_at"], keep, pa.int64()),
+        "collaborative": _column(columns["collaborative"], keep, pa.bool_(), _collaborative),
+        "source": pa.array([source] * len(pids), pa.string()),
+    }, schema=PLAYLISTS)
+    return {"interactions": interactions, "tracks": _tracks(track_columns, track_keep, uri),
+            "playlists": playlists}
+
+
+def _tracks(track_columns: dict[str, list[Any]], track_keep: np.ndarray,
+            uri: pa.Array) -> pa.Table:
+    """One row per track_uri of the slice: the most complete one (the first among equals)."""
+    details = {name: _column(track_columns[name], track_keep,
+                             pa.int64() if name == "duration_ms" else pa.string())
+               for name in TRACK_DETAIL_COLUMNS}
+    names = {name: _column(track_columns[name], track_keep, pa.string())
+             for name in ("track_name", "artist_name")}
+    completeness = sum(arr.is_valid().to_numpy(zero_copy_only=False).astype(np.int8)
+                       for arr in details.values())
+    rows = pa.table({"track_uri": uri, "score": pa.array(-completeness),
+                     "row": pa.array(np.arange(len(uri)))})
+    order = pc.sort_indices(rows, sort_keys=[("track_uri", "ascending"), ("score", "ascending"),
+                                             ("row", "ascending")])
+    sorted_uri = uri.take(order).to_numpy(zero_copy_only=False)
+    first = np.ones(len(sorted_uri), dtype=bool)
+    first[1:] = sorted_uri[1:] != sorted_uri[:-1]
+    pick = pa.array(order.to_numpy()[first])
+    table = {"track_uri": uri.take(pick)}
+    table.update({k: v.take(pick) for k, v in names.items()})
+    table.update({k: v.take(pick) for k, v in details.items()})
+    text = [track_text(t, a, b) for t, a, b in zip(table["track_name"].to_pylist(),
+                                                   table["artist_name"].to_pylist(),
+                                                   table["album_name"].to_pylist())]
+    table["text"] = pa.array(text, pa.string())
+    return pa.table(table, schema=TRACKS)
+
+
+# --------------------------------------------------------------------------------------------
+# One object in the store
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class ObjectResult:
+    key: str
+    source: str
+    status: str  # "processed" | "unreadable" | "missing"
+    playlists_ok: int = 0
+    playlists_quarantined: int = 0
+    interactions: int = 0
+    tracks: int = 0
+    bytes: int = 0
+    seconds: float = 0.0
+    reason: str | None = None
+
+
+def process_object(store: Store, key: str, raw_prefix: str = "raw/") -> ObjectResult:
+    """Run the ETL on the raw object ``key`` of ``store`` (idempotent; safe to run twice at
+    once: every output key and its bytes are a function of the object's content)."""
+    started = time.perf_counter()
+    source = source_name(key, raw_prefix)
+    try:
+        data = store.get_bytes(key)
+    except ObjectNotFound:
+        # Deleted (or not yet visible) since the event was sent: nothing to do.
+        result = ObjectResult(key, source, "missing", reason="object not found")
+        _log(result)
+        return result
+    size = len(data)
+    try:
+        playlists = parse_slice(data)
+        del data  # the parsed document is what we keep in memory from here
+        outcome = transform(playlists, source)
+        del playlists
+    except UnreadableObject as e:
+        _write_unreadable(store, source, str(e), size)
+        result = ObjectResult(key, source, "unreadable", bytes=size, reason=str(e),
+                              seconds=time.perf_counter() - started)
+        _log(result)
+        return result
+    # Data partitions first, playlists last: a source is visible once its playlists land.
+    for name in ("interactions", "tracks", "playlists"):
+        store.put_bytes(partition_key(name, source), to_parquet(outcome.tables[name]))
+    records_key = quarantine_records_key(source)
+    if outcome.rejected:
+        lines = b"".join(orjson.dumps({"reason": r.reason, "index": r.index, "record": r.record},
+                                      option=orjson.OPT_APPEND_NEWLINE)
+                         for r in outcome.rejected)
+        store.put_bytes(records_key, lines)
+    else:
+        store.delete(records_key)
+    store.delete(quarantine_reason_key(source))
+    result = ObjectResult(
+        key, source, "processed", outcome.playlists_ok, len(outcome.rejected),
+        outcome.tables["interactions"].num_rows, outcome.tables["tracks"].num_rows, size,
+        time.perf_counter() - started)
+    _log(result)
+    return result
+
+
+def _write_unreadable(store: Store, source: str, reason: str, size: int) -> None:
+    store.put_bytes(quarantine_reason_key(source),
+                    orjson.dumps({"source": source, "reason": reason, "size": size}))
+    # Processed data reflects the object's current content: drop what an older version left.
+    for name in SCHEMAS:
+        store.delete(partition_key(name, source))
+    store.delete(quarantine_records_key(source))
+
+
+def _log(result: ObjectResult) -> None:
+    entry = {"event": "etl.object", **asdict(result), "seconds": round(result.seconds, 4)}
+    level = logging.WARNING if result.status == "unreadable" else logging.INFO
+    log.log(level, "%s", orjson.dumps(entry).decode())
+
+
+# --------------------------------------------------------------------------------------------
+# Events
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ObjectEvent:
+    name: str  # e.g. "ObjectCreated:Put" (the "s3:" prefix removed)
+    bucket: str
+    key: str  # URL-decoded
+
+
+def parse_event(event: Any) -> tuple[list[ObjectEvent], list[str]]:
+    """Object events in ``event`` and notes on parts that carry none (test events...)."""
+    if hasattr(event, "to_dict") and not isinstance(event, dict):  # chalice.app.S3Event
+        event = event.to_dict()
+    if isinstance(event, (bytes, str)):
+        try:
+            event = orjson.loads(event)
+        except orjson.JSONDecodeError as e:
+            raise EventError(f"event is not JSON: {e}") from None
+    if not isinstance(event, dict):
+        raise EventError(f"event is a {type(event).__name__}, expected a JSON object")
+    if event.get("Event") == "s3:TestEvent":
+        return [], ["s3:TestEvent acknowledged"]
+    records = event.get("Records")
+    if isinstance(records, list):
+        found, notes = [], []
+        for record in records:
+            sub_found, sub_notes = _parse_record(record)
+            found += sub_found
+            notes += sub_notes
+        return found, notes
+    if "EventName" in event and "Key" in event:  # a MinIO webhook payload without Records
+        bucket, _, key = str(event["Key"]).partition("/")
+        return [ObjectEvent(_event_name(event["EventName"]), bucket, unquote_plus(key))], []
+    raise EventError("unrecognised event: expected S3 'Records', a MinIO 'EventName'/'Key' "
+                     "payload, or an s3:TestEvent")
+
+
+def _event_name(name: Any) -> str:
+    return str(name).removeprefix("s3:")
+
+
+def _parse_record(record: Any) -> tuple[list[ObjectEvent], list[str]]:
+    if not isinstance(record, dict):
+        raise EventError("a record is not a JSON object")
+    if "s3" in record:
+        s3 = record["s3"]
+        try:
+            bucket, key = s3["bucket"]["name"], s3["object"]["key"]
+        except (KeyError, TypeError):
+            raise EventError("an S3 record lacks s3.bucket.name or s3.object.key") from None
+        return [ObjectEvent(_event_name(record.get("eventName", "")), bucket,
+                            unquote_plus(key))], []
+    if record.get("eventSource") == "aws:sqs" and "body" in record:  # S3 -> SQS -> Lambda
+        return parse_event(record["body"])
+    if isinstance(record.get("Sns"), dict) and "Message" in record["Sns"]:  # S3 -> SNS
+        return parse_event(record["Sns"]["Message"])
+    raise EventError("a record is neither an S3, SQS nor SNS record")
+
+
+_stores: dict[str, Store] = {}
+
+
+def default_store() -> Store:
+    """The configured store, created once per process and reused on warm starts."""
+    from llara.config import get_settings
+
+    url = get_settings().store_url
+    if url not in _stores:
+        _stores[url] = open_store(url)
+    return _stores[url]
+
+
+def _store_key(store: Store, bucket: str, key: str) -> str | None:
+    """The store key of a bucket object, or None when the object is not in this store."""
+    if isinstance(store, S3Store):
+        if bucket != store.bucket or not key.startswith(store.prefix):
+            return None
+        return key[len(store.prefix):]
+    return key  # a local folder stands for the bucket a local MinIO or ``llara ingest`` uses
+
+
+def handle_event(event: Any, store: Store | None = None,
+                 raw_prefix: str | None = None) -> dict[str, Any]:
+    """Process the objects an event announces; return what happened to each.
+
+    ``{"processed": [ObjectResult...], "ignored": [{"key", "reason"}...]}``
+    """
+    from llara.config import get_settings
+
+    store = store or default_store()
+    raw_prefix = raw_prefix or get_settings().raw_prefix
+    events, notes = parse_event(event)
+    processed, ignored = [], [{"key": None, "reason": note} for note in notes]
+    seen: set[str] = set()
+    for ev in events:
+        key = _store_key(store, ev.bucket, ev.key)
+        if not ev.name.startswith("ObjectCreated"):
+            ignored.append({"key": ev.key, "reason": f"{ev.name or 'unnamed'} event"})
+        elif key is None:
+            ignored.append({"key": ev.key, "reason": f"not in store {store.url}"})
+        elif not key.startswith(raw_prefix) or key.endswith("/"):
+            ignored.append({"key": ev.key, "reason": f"not under {raw_prefix}"})
+        elif key not in seen:  # one event may name an object twice
+            seen.add(key)
+            processed.append(asdict(process_object(store, key, raw_prefix)))
+    return {"processed": processed, "ignored": ignored}
+
+
+def object_created_event(store: Store, keys: Iterable[str]) -> dict[str, Any]:
+    """An AWS-format ``ObjectCreated:Put`` notification for ``keys`` of ``store`` (what S3
+    sends; ``llara ingest`` delivers it to :func:`handle_event`)."""
+    from urllib.parse import quote_plus
+
+    bucket = store.bucket if isinstance(store, S3Store) else "local"
+    prefix = store.prefix if isinstance(store, S3Store) else ""
+    return {"Records": [{
+        "eventVersion": "2.1", "eventSource": "aws:s3", "eventName": "ObjectCreated:Put",
+        "s3": {"bucket": {"name": bucket}, "object": {"key": quote_plus(prefix + key, safe="/")}},
+    } for key in keys]}
+
+
+# --------------------------------------------------------------------------------------------
+# Deliveries: the MinIO webhook route and an SQS queue drainer
+# --------------------------------------------------------------------------------------------
+
+
+def webhook(request: Request) -> Response:
+    """POST handler for MinIO webhook deliveries: ``Authorization: Bearer $LLARA_WEBHOOK_TOKEN``.
+
+    With no token configured every delivery is refused: nothing is default-open.
+    """
+    from llara.config import get_settings
+
+    token = get_settings().webhook_token
+    auth = request.headers.get("authorization", "")
+    scheme, _, presented = auth.partition(" ")
+    if not token:
+        raise HttpError(401, "webhook token not configured on the server (LLARA_WEBHOOK_TOKEN)")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(presented.strip().encode(),
+                                                             token.encode()):
+        raise HttpError(401, "missing or wrong bearer token")
+    payload = request.json(max_bytes=1024 * 1024)
+    try:
+        return Response(200, handle_event(payload))
+    except EventError as e:
+        raise HttpError(400, str(e)) from None
+
+
+def drain_queue(queue_url: str, store: Store | None = None, sqs=None,
+                wait_seconds: int = 1, max_empty_polls: int = 1) -> Iterator[dict[str, Any]]:
+    """Receive S3 notifications from an SQS queue, run :func:`handle_event` on each and
+    delete the message once handled. Yields each outcome; stops after ``max_empty_polls``
+    empty receives. A message whose handling raises stays in the queue for a retry."""
+    if sqs is None:
+        import boto3
+
+        sqs = boto3.client("sqs")
+    empty = 0
+    while empty < max_empty_polls:
+        messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10,
+                                       WaitTimeSeconds=wait_seconds).get("Messages", [])
+        empty = 0 if messages else empty + 1
+        for message in messages:
+            try:
+                outcome = handle_event(message["Body"], store)
+            except EventError as e:
+                outcome = {"processed": [], "ignored": [{"key": None, "reason": str(e)}]}
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+            yield outcome
+
+
+__all__ = [
+    "EventError", "ObjectEvent", "ObjectResult", "UnreadableObject", "compile_rules",
+    "default_store", "drain_queue", "handle_event", "object_created_event", "parse_event",
+    "parse_slice", "process_object", "transform", "webhook",
+]
