@@ -14,6 +14,10 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
+from llara_training import commands_data  # noqa: E402 - commands register onto ``app``
+
+commands_data.register(app)
+
 
 def main() -> None:
     app()
