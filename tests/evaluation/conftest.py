@@ -13,18 +13,19 @@ def _uri(i: int) -> str:
     return f"spotify:track:{i:022d}"
 
 
-def make_tables(n_playlists: int = 400, n_genres: int = 8, tracks_per_genre: int = 60,
+def make_tables(n_playlists: int = 400, n_genres: int = 8, tracks_per_genre: int = 150,
                 lengths: tuple[int, int] = (10, 120), seed: int = 0) -> dict[str, pa.Table]:
     """Processed-table contract (llara.tables) for a world of genres. Track i belongs to genre
     ``i // tracks_per_genre`` and has artist ``genre*10 + (i % 10)``; a playlist of genre g is
-    named "<g> mix" and draws Zipf-popular tracks of its genre."""
+    named "genre<g> mix" and draws Zipf-popular tracks of its genre; genres differ in size."""
     rng = np.random.default_rng(seed)
     n_tracks = n_genres * tracks_per_genre
     popularity = 1.0 / np.arange(1, tracks_per_genre + 1)
     popularity /= popularity.sum()
+    genre_weights = 1.0 / np.arange(1, n_genres + 1) ** 0.7  # some genres are bigger
+    genres = rng.choice(n_genres, size=n_playlists, p=genre_weights / genre_weights.sum())
     pids, poss, uris, names = [], [], [], []
-    for pid in range(n_playlists):
-        genre = pid % n_genres
+    for pid, genre in enumerate(genres.tolist()):
         length = int(rng.integers(lengths[0], lengths[1] + 1))
         picks = rng.choice(tracks_per_genre, size=min(length, tracks_per_genre), replace=False,
                            p=popularity)

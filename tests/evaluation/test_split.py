@@ -66,7 +66,9 @@ def test_proportions_and_every_playlist_once(toy_tables, toy_data):
     assert not (train & val or train & test or val & test)
     assert len(train) + len(val) + len(test) == n  # toy playlists are all long enough
     assert len(train) / n == pytest.approx(0.8, abs=0.06)
-    assert toy_data.train_titles[0] == f"genre{toy_data.train_pids[0] % 8} mix"
+    titles = dict(zip(toy_tables["playlists"].column("pid").to_pylist(),
+                      toy_tables["playlists"].column("name").to_pylist()))
+    assert toy_data.train_titles == [titles[p] for p in toy_data.train_pids.tolist()]
 
 
 def test_no_validation_or_test_track_reaches_training(toy_tables, toy_data):
