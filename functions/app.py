@@ -1,0 +1,67 @@
+"""LLaRA++ functions on Chalice (AWS Lambda). Decorators only: every handler lives in the
+``llara`` layer and is reached through ``llara.web`` (HTTP) or ``llara.etl`` (bucket events).
+Clients and stores are created lazily by those modules and reused on warm starts.
+
+The raw bucket comes from ``LLARA_STORE`` (``s3://bucket[/prefix]``) at deploy time; the
+notification filter is ``<prefix>/raw/``.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from urllib.parse import urlparse
+
+from chalice import Chalice, Response
+
+app = Chalice(app_name="llara")
+# The llara modules log one JSON line per unit of work; Lambda ships them to CloudWatch.
+logging.getLogger("llara").setLevel(os.environ.get("LLARA_LOG_LEVEL", "INFO").upper())
+
+_STORE = urlparse(os.environ.get("LLARA_STORE", "s3://llara-data"))
+RAW_BUCKET = _STORE.netloc if _STORE.scheme == "s3" else "llara-data"
+RAW_PREFIX = (_STORE.path.strip("/") + "/" if _STORE.path.strip("/") else "") + \
+    os.environ.get("LLARA_RAW_PREFIX", "raw/")
+# Content types the HTTP routes accept (MinIO posts application/json).
+JSON_TYPES = ["application/json", "text/plain", "application/octet-stream"]
+_router = None
+
+
+def _routes():
+    """The llara.web router of every HTTP route, built on the first request."""
+    global _router
+    if _router is None:
+        from llara import etl
+        from llara.web import Router
+
+        router = Router()
+        router.route("POST", "/webhook/minio")(etl.webhook)
+        _router = router
+    return _router
+
+
+def _dispatch() -> Response:
+    """Translate Chalice's current request to llara.web and the answer back."""
+    from llara.web import Request
+
+    current = app.current_request
+    response = _routes().dispatch(Request(
+        method=current.method,
+        path=current.path,
+        headers=dict(current.headers),
+        body=current.raw_body or b"",
+        query=dict(current.query_params or {}),
+    ))
+    return Response(body=response.body_bytes().decode(), status_code=response.status,
+                    headers={"Content-Type": "application/json", **response.headers})
+
+
+@app.on_s3_event(bucket=RAW_BUCKET, events=["s3:ObjectCreated:*"], prefix=RAW_PREFIX)
+def on_raw_object(event):
+    from llara.etl import handle_event
+
+    handle_event(event)
+
+
+@app.route("/webhook/minio", methods=["POST"], content_types=JSON_TYPES)
+def minio_webhook():
+    return _dispatch()
