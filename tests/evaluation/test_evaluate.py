@@ -150,8 +150,10 @@ def test_flat_metrics_and_mlflow(tmp_path, catalog):
         log_to_mlflow(report)
     mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
     try:
-        mlflow.set_experiment("evaluation-test")
-        with mlflow.start_run() as run:
+        # artifacts under tmp_path too (a sqlite store defaults them to ./mlruns)
+        experiment = mlflow.create_experiment(
+            "evaluation-test", artifact_location=(tmp_path / "artifacts").as_uri())
+        with mlflow.start_run(experiment_id=experiment) as run:
             log_to_mlflow(report)
         logged = mlflow.get_run(run.info.run_id)
         assert logged.data.metrics["llara.overall.ndcg"] == 1.0
