@@ -39,7 +39,8 @@ def top_k(scores: np.ndarray, k: int) -> np.ndarray:
     return np.take_along_axis(part, order, axis=1)
 
 
-def complete(ranked: np.ndarray, fallback: np.ndarray, exclude: Sequence[int], k: int) -> np.ndarray:
+def complete(ranked: np.ndarray, fallback: np.ndarray, exclude: Sequence[int],
+             k: int) -> np.ndarray:
     """``ranked`` (minus ``exclude``), then ``fallback`` items not yet there, up to ``k``."""
     banned = set(int(i) for i in exclude)
     out: list[int] = []

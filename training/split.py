@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from llara.schemas import Playlist, track_text
+from llara.schemas import track_text
 from llara_training.data import Case, Catalog, TrainingData
 
 
@@ -237,34 +237,28 @@ def build_dataset(tables, *, seed: int = 0, val_fraction: float = 0.1,
 # Any MPD playlists (``llara evaluate``)
 
 
-def extend_catalog(catalog: Catalog, playlists: Iterable[Playlist]) -> Catalog:
-    """``catalog`` plus every track of ``playlists`` it lacks, appended in order of first
-    appearance (existing indices keep their meaning, so trained artifacts still line up)."""
-    new: dict[str, tuple[str, str, str | None]] = {}
-    for playlist in playlists:
-        for t in playlist.tracks:
-            if t.track_uri not in catalog.index and t.track_uri not in new:
-                new[t.track_uri] = (t.track_name, t.artist_name, t.album_name)
-    if not new:
+def extend_catalog(catalog: Catalog, tracks) -> Catalog:
+    """``catalog`` plus the rows of the ``tracks`` table it lacks, appended (sorted by URI), so
+    existing indices keep their meaning and trained artifacts still line up."""
+    extra = catalog_from_tracks(tracks)
+    new = np.array([u not in catalog.index for u in extra.uris], dtype=bool)
+    if not new.any():
         return catalog
-    names, artists, albums = (list(col) for col in zip(*new.values()))
-    return Catalog.from_columns(
-        np.concatenate([catalog.uris, np.asarray(list(new), dtype=object)]),
-        np.concatenate([catalog.track_names, np.asarray(names, dtype=object)]),
-        np.concatenate([catalog.artist_names, np.asarray(artists, dtype=object)]),
-        np.concatenate([catalog.album_names, np.asarray(albums, dtype=object)]),
-        np.concatenate([catalog.texts, np.asarray(
-            [track_text(n, a, al) for n, a, al in zip(names, artists, albums)], dtype=object)]),
-    )
+    return Catalog.from_columns(*(np.concatenate([old, add[new]]) for old, add in (
+        (catalog.uris, extra.uris), (catalog.track_names, extra.track_names),
+        (catalog.artist_names, extra.artist_names), (catalog.album_names, extra.album_names),
+        (catalog.texts, extra.texts))))
 
 
-def cases_from_playlists(playlists: Sequence[Playlist], catalog: Catalog, *,
-                         seed: int = 0) -> tuple[Catalog, list[Case]]:
-    """Evaluation cases for arbitrary MPD playlists, against ``catalog`` extended with the
-    tracks it has never seen (so their hold-outs can still be found). Same categories and
-    balancing as the test split; playlists too short for any category yield no case."""
-    extended = extend_catalog(catalog, playlists)
-    rows = [(p.pid, p.name, np.fromiter((extended.index[t.track_uri] for t in p.tracks),
-                                         dtype=np.int64, count=len(p.tracks)))
-            for p in playlists]
+def cases_from_tables(tables, catalog: Catalog, *, seed: int = 0) -> tuple[Catalog, list[Case]]:
+    """Evaluation cases for arbitrary MPD playlists (as processed tables, e.g. from
+    ``llara.etl.transform``): every playlist is a case, against ``catalog`` extended with the
+    tracks it has never seen so their hold-outs can still be found. Same categories and
+    balancing as the test split; a playlist with nothing to hold out yields no case."""
+    extended = extend_catalog(catalog, _table(tables, "tracks"))
+    pids, items = _playlist_items(_table(tables, "interactions"), extended)
+    playlists = _table(tables, "playlists")
+    titles = dict(zip(playlists.column("pid").to_pylist(), playlists.column("name").to_pylist()))
+    rows = [(pid, titles.get(pid) or "", playlist_items)
+            for pid, playlist_items in zip(pids.tolist(), items)]
     return extended, assign_cases(rows, seed=seed)

@@ -7,14 +7,13 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from llara.schemas import Playlist
 from llara_training.split import (
     CATEGORIES,
     COLD_START_CATEGORIES,
     SPEC_BY_NAME,
     assign_cases,
     build_dataset,
-    cases_from_playlists,
+    cases_from_tables,
     split_of,
 )
 
@@ -173,18 +172,25 @@ def test_missing_track_metadata_is_a_clear_error(toy_tables):
 
 
 def test_cases_from_any_playlists_extend_the_catalog(toy_data):
+    from llara.etl import transform
+
     catalog = toy_data.catalog
     known = [{"track_uri": catalog.uris[i], "track_name": catalog.track_names[i],
               "artist_name": catalog.artist_names[i]} for i in range(30)]
     unseen = [{"track_uri": f"spotify:track:{'N' * 21}{c}", "track_name": f"new {c}",
                "artist_name": "newcomer", "album_name": "debut"} for c in "ABCDEFGHIJKL"]
-    playlists = [Playlist.model_validate({"pid": 5, "name": "mine", "tracks": known + unseen}),
-                 Playlist.model_validate({"pid": 6, "name": "short", "tracks": unseen[:3]})]
-    extended, cases = cases_from_playlists(playlists, catalog)
+    tables = transform([{"pid": 5, "name": "mine", "tracks": known + unseen},
+                        {"pid": 6, "name": "short", "tracks": unseen[:3]}], "mine.json").tables
+    extended, cases = cases_from_tables(tables, catalog)
     assert len(extended) == len(catalog) + 12
     assert list(extended.uris[: len(catalog)]) == list(catalog.uris)  # old indices kept
     new = extended.index[unseen[0]["track_uri"]]
     assert extended.texts[new] == "new A by newcomer from debut"
     assert {c.pid for c in cases} == {5, 6}
     mine = next(c for c in cases if c.pid == 5)
+    assert mine.title in ("mine", None)
     assert any(i >= len(catalog) for i in mine.holdout)
+    # nothing new: the catalog is returned as is
+    again, _ = cases_from_tables(transform([{"pid": 7, "name": "k", "tracks": known}],
+                                           "k.json").tables, catalog)
+    assert again is catalog
