@@ -66,18 +66,24 @@ def seed_matrix(cases: Sequence[Case], n_items: int) -> sp.csr_matrix:
                          shape=(len(cases), n_items))
 
 
-class PopularityRecommender:
-    """The tracks in the most train playlists, the same list for every case (minus its seeds)."""
+def item_counts(user_items: sp.spmatrix, n_items: int | None = None) -> np.ndarray:
+    """Train playlists containing each item; zeros for items beyond the matrix (an extended
+    catalog's new tracks)."""
+    counts = np.asarray(user_items.sum(axis=0)).ravel()
+    if n_items is not None and n_items > len(counts):
+        counts = np.concatenate([counts, np.zeros(n_items - len(counts))])
+    return counts
 
-    def __init__(self, train_user_items: sp.spmatrix, *, n_items: int | None = None,
-                 name: str = "popularity"):
-        counts = np.asarray(train_user_items.sum(axis=0)).ravel()
-        if n_items is not None and n_items > len(counts):  # an extended catalog: new = unseen
-            counts = np.concatenate([counts, np.zeros(n_items - len(counts))])
+
+class PopularityRecommender:
+    """The tracks in the most train playlists, the same list for every case (minus its seeds).
+    ``counts[i]``: train playlists containing item i (see :func:`item_counts`)."""
+
+    def __init__(self, counts: np.ndarray, *, name: str = "popularity"):
         self.name = name
-        self.counts = counts
+        self.counts = np.asarray(counts)
         # Stable sort: equal counts keep index order, so the ranking is reproducible.
-        self.order = np.argsort(-counts, kind="stable")
+        self.order = np.argsort(-self.counts, kind="stable")
 
     def recommend(self, cases: Sequence[Case], k: int) -> list[np.ndarray]:
         head = self.order[: k + max((len(c.seeds) for c in cases), default=0)]
@@ -87,17 +93,19 @@ class PopularityRecommender:
 class ALSFoldIn:
     """A fitted ``implicit`` ALS model; each case becomes a new user solved from its seeds.
 
-    Only warm seeds (tracks the model was trained on, i.e. with a train interaction) carry
-    signal; a case without any (title only, or only cold seeds) gets popularity.
+    Only warm seeds (``counts > 0``: tracks with a train interaction) carry signal, and only
+    warm tracks are ranked by the factors (implicit leaves an unplayed item's factors at their
+    random initialisation). A case without a warm seed (title only, or only cold seeds) gets
+    popularity, and popularity completes every list.
     """
 
-    def __init__(self, model, train_user_items: sp.spmatrix, *, n_items: int | None = None,
-                 name: str = "als"):
+    def __init__(self, model, counts: np.ndarray, *, name: str = "als"):
         self.model = model.to_cpu() if hasattr(model, "to_cpu") else model
         self.name = name
         self.n_model_items = self.model.item_factors.shape[0]
-        self.warm = np.asarray(train_user_items.sum(axis=0)).ravel()[: self.n_model_items] > 0
-        self.popularity = PopularityRecommender(train_user_items, n_items=n_items)
+        self.popularity = PopularityRecommender(counts)
+        self.warm = self.popularity.counts[: self.n_model_items] > 0
+        self.cold = np.flatnonzero(~self.warm)
 
     def recommend(self, cases: Sequence[Case], k: int) -> list[np.ndarray]:
         results = self.popularity.recommend(cases, k)
@@ -106,9 +114,10 @@ class ALSFoldIn:
         if not folded:
             return results
         user_items = seed_matrix([cases[r] for r in folded], self.n_model_items)
-        n = min(self.n_model_items, k + max(len(cases[r].seeds) for r in folded))
+        n = min(int(self.warm.sum()), k + max(len(cases[r].seeds) for r in folded))
         ids, scores = self.model.recommend(np.arange(len(folded)), user_items, N=n,
                                            filter_already_liked_items=True,
+                                           filter_items=self.cold if len(self.cold) else None,
                                            recalculate_user=True)
         fallback = self.popularity.order[: k + n]
         for row, r in enumerate(folded):
@@ -134,7 +143,7 @@ class ItemKNN:
             self.model.fit(sp.csr_matrix(train_user_items, dtype=np.float32),
                            show_progress=False)
         self.n_model_items = train_user_items.shape[1]
-        self.popularity = PopularityRecommender(train_user_items, n_items=n_items)
+        self.popularity = PopularityRecommender(item_counts(train_user_items, n_items))
 
     def recommend(self, cases: Sequence[Case], k: int) -> list[np.ndarray]:
         user_items = seed_matrix(cases, self.n_model_items)

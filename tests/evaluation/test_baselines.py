@@ -10,6 +10,7 @@ from llara_training.baselines import (
     ItemKNN,
     PopularityRecommender,
     TextKNN,
+    item_counts,
     top_k,
 )
 from llara_training.data import Case
@@ -114,10 +115,10 @@ class RecommenderContract:
 
 class TestPopularity(RecommenderContract):
     def make(self, data, als_model, text_embeddings):
-        return PopularityRecommender(data.user_items())
+        return PopularityRecommender(item_counts(data.user_items()))
 
     def test_most_frequent_first(self, toy_data):
-        rec = PopularityRecommender(toy_data.user_items())
+        rec = PopularityRecommender(item_counts(toy_data.user_items()))
         counts = np.asarray(toy_data.user_items().sum(axis=0)).ravel()
         (r,) = rec.recommend([Case(0, "title_only", "x", (), (1,))], 30)
         assert np.all(np.diff(counts[r]) <= 0)
@@ -126,11 +127,11 @@ class TestPopularity(RecommenderContract):
 
 class TestALSFoldIn(RecommenderContract):
     def make(self, data, als_model, text_embeddings):
-        return ALSFoldIn(als_model, data.user_items())
+        return ALSFoldIn(als_model, item_counts(data.user_items()))
 
     def test_folds_in_the_seeds(self, toy_data, als_model):
-        rec = ALSFoldIn(als_model, toy_data.user_items())
-        popular = PopularityRecommender(toy_data.user_items())
+        rec = ALSFoldIn(als_model, item_counts(toy_data.user_items()))
+        popular = PopularityRecommender(item_counts(toy_data.user_items()))
         case = next(c for c in toy_data.test_cases if len(c.seeds) >= 5)
         (r,) = rec.recommend([case], 30)
         (p,) = popular.recommend([case], 30)
@@ -139,17 +140,28 @@ class TestALSFoldIn(RecommenderContract):
         assert np.mean(genre_of(r) == seed_genre) > 0.8
 
     def test_no_warm_seed_falls_back_to_popularity(self, toy_data, als_model):
-        rec = ALSFoldIn(als_model, toy_data.user_items())
+        rec = ALSFoldIn(als_model, item_counts(toy_data.user_items()))
         cold = np.flatnonzero(~toy_data.warm_mask())
         seeds = tuple(int(i) for i in cold[:2])
         case = Case(0, "first_5", None, seeds, (1,))
         (r,) = rec.recommend([case], 25)
-        (p,) = PopularityRecommender(toy_data.user_items()).recommend([case], 25)
+        (p,) = PopularityRecommender(item_counts(toy_data.user_items())).recommend([case], 25)
         assert np.array_equal(r, p)
+
+    def test_cold_items_only_after_every_warm_one(self, toy_data, als_model):
+        # implicit leaves unplayed items at random factors: they must not be ranked by them
+        counts = item_counts(toy_data.user_items())
+        counts[np.arange(0, len(counts), 7)] = 0  # as if these tracks were only in test
+        rec = ALSFoldIn(als_model, counts)
+        warm = counts > 0
+        case = next(c for c in toy_data.test_cases if len(c.seeds) >= 5)
+        (r,) = rec.recommend([case], len(toy_data.catalog))
+        flags = warm[r]
+        assert flags[: flags.sum()].all() and not flags[flags.sum():].any()
 
     def test_extended_catalog(self, toy_data, als_model):
         n = len(toy_data.catalog)
-        rec = ALSFoldIn(als_model, toy_data.user_items(), n_items=n + 5)
+        rec = ALSFoldIn(als_model, item_counts(toy_data.user_items(), n + 5))
         case = Case(0, "title_first_5", "x", (0, 1, n + 2), (n + 3,))
         (r,) = rec.recommend([case], n + 10)
         assert len(r) == n + 5 - 3 and set(r[-4:].tolist()) == {n, n + 1, n + 3, n + 4}
