@@ -5,6 +5,7 @@ directory tree and MLflow as a sqlite file beside it, so the whole system runs w
 """
 from __future__ import annotations
 
+import tempfile
 from functools import lru_cache
 from pathlib import Path
 
@@ -32,6 +33,23 @@ class Settings(BaseSettings):
         default=None, description="When set, /predict and /feedback require it in x-api-key."
     )
     log_level: str = Field(default="INFO", description="Log level of the structured JSON logs.")
+
+    # Serving (llara.api): which bundle answers, and how it is kept fresh.
+    bundle: Path | None = Field(
+        default=None, description="Serve this local bundle folder instead of the store's alias.")
+    serve_alias: str = Field(
+        default="production",
+        description="Alias whose bundle serves (falls back to the newest published version).")
+    canary_percent: float = Field(
+        default=0.0, ge=0.0, le=100.0,
+        description="Share of /predict requests (0-100) served by the 'canary' alias bundle.")
+    reload_seconds: float = Field(
+        default=30.0, ge=0.0,
+        description="How often (at most) a warm function checks whether its alias moved.")
+    bundle_cache: Path = Field(
+        default=Path(tempfile.gettempdir()) / "llara-bundles",
+        description="Local folder holding verified copies of downloaded bundles.")
+    ort_threads: int = Field(default=1, ge=1, description="ONNX Runtime threads per session.")
     train_min_new_slices: int = Field(
         default=1, ge=0, description="Scheduled training runs when at least this many new "
         "processed slices arrived since the last run ...")

@@ -34,6 +34,8 @@ class Request:
     headers: dict[str, str] = field(default_factory=dict)  # keys lower-cased
     body: bytes = b""
     query: dict[str, str] = field(default_factory=dict)
+    # What the handler learned (model version, seed counts ...) for the request's log line.
+    context: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.method = self.method.upper()
@@ -119,6 +121,17 @@ def request_from_openwhisk(args: dict[str, Any]) -> Request:
         headers=headers,
         body=body,
         query={k: v for k, v in args.items() if not k.startswith("__ow_")},
+    )
+
+
+def request_from_chalice(current_request: Any) -> Request:
+    """Chalice's ``app.current_request`` as a Request (duck-typed: the layer needs no chalice)."""
+    return Request(
+        method=current_request.method,
+        path=current_request.path,
+        headers=dict(current_request.headers or {}),
+        body=current_request.raw_body or b"",
+        query=dict(current_request.query_params or {}),
     )
 
 
