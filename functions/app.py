@@ -65,3 +65,29 @@ def on_raw_object(event):
 @app.route("/webhook/minio", methods=["POST"], content_types=JSON_TYPES)
 def minio_webhook():
     return _dispatch()
+
+
+def _serve() -> Response:
+    """/predict, /feedback, /health: the llara.api Service (auth, canary, hot reload, request
+    log), the same handlers the OpenWhisk actions and ``llara serve`` call."""
+    from llara.api import service
+    from llara.web import request_from_chalice
+
+    response = service().handle(request_from_chalice(app.current_request))
+    return Response(body=response.body_bytes().decode(), status_code=response.status,
+                    headers={"Content-Type": "application/json", **response.headers})
+
+
+@app.route("/predict", methods=["POST"], content_types=JSON_TYPES)
+def predict():
+    return _serve()
+
+
+@app.route("/feedback", methods=["POST"], content_types=JSON_TYPES)
+def feedback():
+    return _serve()
+
+
+@app.route("/health", methods=["GET"])
+def health():
+    return _serve()

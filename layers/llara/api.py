@@ -80,7 +80,7 @@ class Service:
         else:
             common = dict(cache_dir=s.bundle_cache, reload_seconds=s.reload_seconds,
                           threads=s.ort_threads)
-            self.production = LiveModel(store=self.store, alias=s.serve_alias,
+            self.production = LiveModel(store=self.store, alias=s.model_alias,
                                         fall_back_to_newest=True, **common)
             self.canary = (LiveModel(store=self.store, alias="canary", **common)
                            if s.canary_percent > 0 else None)

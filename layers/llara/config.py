@@ -37,7 +37,7 @@ class Settings(BaseSettings):
     # Serving (llara.api): which bundle answers, and how it is kept fresh.
     bundle: Path | None = Field(
         default=None, description="Serve this local bundle folder instead of the store's alias.")
-    serve_alias: str = Field(
+    model_alias: str = Field(
         default="production",
         description="Alias whose bundle serves (falls back to the newest published version).")
     canary_percent: float = Field(
