@@ -111,8 +111,6 @@ def _bad_rows(values: list[Any], rule: FieldRule) -> np.ndarray:
     allowed = rule.types if rule.required else rule.types | {_Missing}
     if not set(map(type, values)) <= allowed:  # the common case costs one C-level pass
         bad |= np.fromiter((type(v) not in allowed for v in values), bool, len(values))
-    if rule.pattern is None and rule.max_length is None and rule.minimum is None:
-        return bad
     if str in rule.types and (rule.pattern is not None or rule.max_length is not None):
         strings = pa.array([v if type(v) is str else None for v in values], pa.string())
         if rule.pattern is not None:
@@ -121,14 +119,33 @@ def _bad_rows(values: list[Any], rule: FieldRule) -> np.ndarray:
         if rule.max_length is not None:
             too_long = pc.greater(pc.utf8_length(strings), rule.max_length)
             bad |= too_long.fill_null(False).to_numpy(zero_copy_only=False)
-    if int in rule.types and rule.minimum is not None:
+    if int in rule.types:
         ints = [v if type(v) is int else None for v in values]
         try:
-            low = pc.less(pa.array(ints, pa.int64()), rule.minimum)
+            column = pa.array(ints, pa.int64())
+        except OverflowError:  # Python ints are unbounded; the tables hold int64
+            wide = np.fromiter((v is not None and not INT64_MIN <= v <= INT64_MAX
+                                for v in ints), bool, len(ints))
+            bad |= wide
+            column = pa.array([None if w else v for v, w in zip(ints, wide)], pa.int64())
+        if rule.minimum is not None:
+            low = pc.less(column, rule.minimum)
             bad |= low.fill_null(False).to_numpy(zero_copy_only=False)
-        except OverflowError:  # beyond int64: let pydantic judge every row
-            bad |= np.array([type(v) is int and v < rule.minimum for v in values])
     return bad
+
+
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
+
+def _int64_reason(record: Any) -> str | None:
+    """The storage rule on top of the schema: integers must fit the tables' int64 columns."""
+    fields = [("", record)] + [(f"tracks.{i}.", t) for i, t in
+                                enumerate(record.get("tracks") or ()) if isinstance(t, dict)]
+    for prefix, obj in fields:
+        for name, value in obj.items():
+            if type(value) is int and not INT64_MIN <= value <= INT64_MAX:
+                return f"{prefix}{name}: {value} does not fit a 64-bit integer"
+    return None
 
 
 class _Missing:
@@ -258,7 +275,7 @@ def transform(playlists: list[Any], source: str) -> SliceResult:
     rejected: list[Rejected] = []
     keep = np.ones(n, dtype=bool)
     for i in np.flatnonzero(flagged):
-        reason = _schema_reason(playlists[i])
+        reason = _schema_reason(playlists[i]) or _int64_reason(playlists[i])
         if reason is None:
             log.warning("bulk validation flagged playlist %d of %s, pydantic accepts it", i,
                         source)
