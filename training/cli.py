@@ -18,6 +18,10 @@ from llara_training import commands_data  # noqa: E402 - commands register onto 
 
 commands_data.register(app)
 
+from llara_training import commands_serve  # noqa: E402
+
+commands_serve.register(app)
+
 
 def main() -> None:
     app()

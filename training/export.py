@@ -339,3 +339,51 @@ def export_bundle(model, *, encoder: EncoderSpec | dict[str, Path], catalog: pa.
 
 def _bundle_bytes(folder: Path) -> int:
     return sum(p.stat().st_size for p in folder.iterdir() if p.is_file())
+
+
+# ---------------------------------------------------------------- from a training run
+def validation_requests(store, run, limit: int = 200
+                        ) -> tuple[list[tuple[str | None, list[SeedTrack]]], str]:
+    """(title, seeds) of the run's validation playlists, rebuilt from the processed tables
+    with the run's split settings; returns them with a description of their source."""
+    from llara.processed import read_processed
+    from llara_training.split import build_dataset
+
+    data_config = run.config.get("data", {})
+    data = build_dataset(read_processed(store), seed=int(data_config.get("seed", 0)),
+                         val_fraction=float(data_config.get("val_fraction", 0.1)),
+                         test_fraction=float(data_config.get("test_fraction", 0.1)))
+    known = set(run.catalog.index)
+    requests = []
+    for case in data.val_cases:
+        uris = [data.catalog.uris[i] for i in case.seeds]
+        seeds = [SeedTrack(track_uri=u) for u in uris if u in known]
+        if seeds or case.title:
+            requests.append((case.title or None, seeds))
+        if len(requests) >= limit:
+            break
+    return requests, f"validation playlists of the processed tables ({len(data.val_cases)})"
+
+
+def export_run(store, run_id: str | None, out_dir: Path, *, gates: Gates = Gates(),
+               validation_limit: int = 200) -> ExportResult:
+    """Export ``runs/<run_id>/`` (default: the latest run) into ``out_dir/bundle``."""
+    from llara_training.artifacts import load_run
+
+    run = load_run(store, run_id)
+    catalog = catalog_table(run.catalog.uris, run.catalog.track_names, run.catalog.artist_names)
+    validation, source = validation_requests(store, run, validation_limit)
+    log.info("exporting run %s: %d tracks, %d validation playlists", run.run_id, len(run.catalog),
+             len(validation))
+    summary = {k: v for k, v in run.metrics.items() if isinstance(v, int | float | str)}
+    for key in ("overall", "evaluation", "report"):
+        if isinstance(run.metrics.get(key), dict):
+            summary.update({f"{key}.{k}": v for k, v in run.metrics[key].items()
+                            if isinstance(v, int | float)})
+    result = export_bundle(
+        run.model, encoder=EncoderSpec.from_dict(run.encoder), catalog=catalog,
+        item_vectors=run.item_vectors, validation=validation, out_dir=out_dir,
+        source_run=run.run_id, metrics=summary, gates=gates,
+        max_seeds=int(run.config.get("llara", {}).get("max_seeds", 50)))
+    result.manifest.setdefault("parity", {})["validation_source"] = source
+    return result
