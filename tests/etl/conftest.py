@@ -19,7 +19,3 @@ def full_slice_bytes() -> bytes:
     """A full-size generated slice: 1,000 playlists, every field."""
     name, data = next(generate_slices(1000, seed=11))
     return data
-
-
-def dumps(doc) -> bytes:
-    return orjson.dumps(doc)
