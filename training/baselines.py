@@ -200,3 +200,34 @@ class TextKNN:
                 results.append(complete(ranked[row][np.isfinite(scores[row, ranked[row]])],
                                         ranked[row][:0], case.seeds, k))
         return results
+
+
+def als_from_factors(item_factors: np.ndarray, *, regularization: float = 0.05,
+                     alpha: float = 10.0):
+    """An ``implicit`` ALS model rebuilt from saved item factors: enough to fold in new users
+    (``recalculate_user`` needs the item factors, the regularisation and alpha only)."""
+    from implicit.cpu.als import AlternatingLeastSquares
+
+    factors = np.ascontiguousarray(item_factors, dtype=np.float32)
+    model = AlternatingLeastSquares(factors=factors.shape[1], regularization=regularization,
+                                    alpha=alpha, random_state=0)
+    model.item_factors = factors
+    model.user_factors = np.zeros((0, factors.shape[1]), dtype=np.float32)
+    return model
+
+
+def baseline_systems(counts: np.ndarray, *, als_model=None, train_user_items=None,
+                     item_embeddings: np.ndarray | None = None,
+                     title_embeddings: Mapping[str, np.ndarray] | None = None,
+                     knn_neighbours: int = 200) -> dict[str, object]:
+    """The baselines that can be built from what is given, keyed by their report names
+    (``popularity``, ``als``, ``item_knn``, ``text_knn``), on a catalog of ``len(counts)``."""
+    systems: dict[str, object] = {"popularity": PopularityRecommender(counts)}
+    if als_model is not None:
+        systems["als"] = ALSFoldIn(als_model, counts)
+    if train_user_items is not None:
+        systems["item_knn"] = ItemKNN(train_user_items, neighbours=knn_neighbours,
+                                      n_items=len(counts))
+    if item_embeddings is not None and title_embeddings is not None:
+        systems["text_knn"] = TextKNN(item_embeddings, title_embeddings)
+    return systems

@@ -22,6 +22,10 @@ from llara_training import commands_serve  # noqa: E402
 
 commands_serve.register(app)
 
+from llara_training import commands_eval  # noqa: E402
+
+commands_eval.register(app)
+
 
 def main() -> None:
     app()
