@@ -51,12 +51,12 @@ def normalize_name(track_name: str) -> str:
     text = _BRACKETED.sub("", text)
     text = _DASH_SUFFIX.sub("", text)
     text = _FEAT.sub("", text)
-    return _squash(text) or _squash(_fold(track_name))
+    return _squash(text) or _squash(_fold(track_name)) or _fold(track_name).strip()
 
 
 def normalize_artist(artist_name: str) -> str:
     text = _FEAT.sub("", _fold(artist_name))
-    return _squash(text) or _squash(_fold(artist_name))
+    return _squash(text) or _squash(_fold(artist_name)) or _fold(artist_name).strip()
 
 
 def lookup_key(track_name: str, artist_name: str) -> str:
