@@ -6,13 +6,13 @@ for the 2018 RecSys Challenge", C. De Boom, 2017), with G the set of held-out tr
 recommendations, truncated to ``k`` first and then deduplicated keeping first occurrences:
 
 * R-precision (track): ``|G ∩ R[1:|G|]| / |G|``.
-* R-precision (official, with artist credit): Zamani, Schedl, Lamere, Chen, "An Analysis of
-  Approaches Taken in the ACM RecSys Challenge 2018 for Automatic Music Playlist
-  Continuation" (ACM TIST 2019, section 3.3) give a partial credit of 0.25 for an artist
-  match: ``(|S_T ∩ G_T| + 0.25 * |S_A ∩ G_A|) / |G_T|`` over the first ``|G|``
-  recommendations, where ``S_A`` are the distinct artists of the recommended tracks that are
-  not track matches and ``G_A`` the artists of the held-out tracks. A track match is therefore
-  never counted twice, and the score stays within [0, 1].
+* R-precision (official, with artist credit): the challenge's final evaluation gave a partial
+  credit of 0.25 for an artist match (Zamani, Schedl, Lamere, Chen, "An Analysis of Approaches
+  Taken in the ACM RecSys Challenge 2018 for Automatic Music Playlist Continuation", ACM TIST
+  2019): ``(|S_T ∩ G_T| + 0.25 * |S_A ∩ G_A|) / |G_T|`` over the first ``|G|``
+  recommendations. We read ``S_A`` as the distinct artists of the recommended tracks that are
+  *not* track matches (``G_A``: the artists of the held-out tracks), so a track match is never
+  credited twice and the score stays within [0, 1]; the track-only variant is reported too.
 * NDCG: ``DCG / IDCG`` with ``DCG = sum_i rel_i / log2(i + 1)`` (i 1-based, binary relevance)
   and ``IDCG = sum_{i=1}^{min(|G|, k)} 1 / log2(i + 1)``.
 * Recommended Songs clicks: ``floor((rank of the first relevant track - 1) / 10)``, and
