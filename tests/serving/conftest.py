@@ -116,3 +116,22 @@ def exported(tmp_path_factory, tiny_encoder_dir):
 @pytest.fixture
 def bundle_dir(exported) -> Path:
     return exported[0].bundle
+
+
+@pytest.fixture
+def make_service(bundle_dir):
+    """Build a Service: from the local bundle by default, or over a store (``store=``)."""
+    from llara.api import Service
+    from llara.config import Settings
+
+    def build(store=None, rng=None, **overrides):
+        if store is None:
+            overrides.setdefault("bundle", bundle_dir)
+        return Service(Settings(**overrides), store=store, rng=rng)
+
+    return build
+
+
+@pytest.fixture
+def catalog(exported):
+    return exported[1]
