@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-fast bench layer lint-infra clean
+.PHONY: install demo test test-fast bench layer lint-infra loadtest clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -14,11 +14,26 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+demo: $(STAMP)
+	bash scripts/demo.sh
+
 test: $(STAMP)
 	$(PY) -m pytest -q -ra
 
 test-fast: $(STAMP)
 	$(PY) -m pytest -q -m "not slow"
+
+bench: $(STAMP)
+	$(PY) scripts/bench.py
+
+layer: $(STAMP)
+	$(PY) scripts/build_layer.py
+
+lint-infra:
+	bash scripts/lint_infra.sh
+
+loadtest: $(STAMP)
+	$(PY) scripts/loadtest.py
 
 clean:
 	rm -rf .llara build dist
