@@ -105,36 +105,49 @@ def compile_rules(model: type[BaseModel], skip: tuple[str, ...] = ()) -> tuple[F
     return tuple(rules)
 
 
-def _bad_rows(values: list[Any], rule: FieldRule) -> np.ndarray:
-    """Boolean mask of the values ``rule`` rejects (a missing key arrives as ``_MISSING``)."""
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+_ARROW_TYPES = {str: pa.string(), int: pa.int64()}
+
+
+def _values(rows: list[dict], rule: FieldRule) -> list[Any]:
+    """The field of every row; an absent key reads as None where the schema treats it so."""
+    if not rule.required and type(None) in rule.types:
+        return [r.get(rule.name) for r in rows]
+    return [r.get(rule.name, _MISSING) for r in rows]
+
+
+def _check(values: list[Any], rule: FieldRule) -> tuple[np.ndarray, pa.Array | None]:
+    """Rows ``rule`` rejects, and the field as an Arrow column (rejected values null) when it
+    has a single scalar type; None for mixed-type fields."""
     bad = np.zeros(len(values), dtype=bool)
     allowed = rule.types if rule.required else rule.types | {_Missing}
-    if not set(map(type, values)) <= allowed:  # the common case costs one C-level pass
+    clean = set(map(type, values)) <= allowed  # the common case costs one C-level pass
+    if not clean:
         bad |= np.fromiter((type(v) not in allowed for v in values), bool, len(values))
-    if str in rule.types and (rule.pattern is not None or rule.max_length is not None):
-        strings = pa.array([v if type(v) is str else None for v in values], pa.string())
-        if rule.pattern is not None:
-            ok = pc.match_substring_regex(strings, rule.pattern)
-            bad |= ~ok.fill_null(True).to_numpy(zero_copy_only=False)
-        if rule.max_length is not None:
-            too_long = pc.greater(pc.utf8_length(strings), rule.max_length)
-            bad |= too_long.fill_null(False).to_numpy(zero_copy_only=False)
-    if int in rule.types:
-        ints = [v if type(v) is int else None for v in values]
+    scalar = rule.types - {type(None)}
+    column = None
+    if len(scalar) == 1 and (kind := next(iter(scalar))) in _ARROW_TYPES:
+        typed = values if clean and _Missing not in map(type, values) else [
+            v if type(v) is kind else None for v in values]
         try:
-            column = pa.array(ints, pa.int64())
+            column = pa.array(typed, _ARROW_TYPES[kind])
         except OverflowError:  # Python ints are unbounded; the tables hold int64
-            wide = np.fromiter((v is not None and not INT64_MIN <= v <= INT64_MAX
-                                for v in ints), bool, len(ints))
+            wide = np.fromiter((type(v) is int and not INT64_MIN <= v <= INT64_MAX
+                                for v in typed), bool, len(typed))
             bad |= wide
-            column = pa.array([None if w else v for v, w in zip(ints, wide)], pa.int64())
-        if rule.minimum is not None:
-            low = pc.less(column, rule.minimum)
-            bad |= low.fill_null(False).to_numpy(zero_copy_only=False)
-    return bad
-
-
-INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+            column = pa.array([None if w else v for v, w in zip(typed, wide)], pa.int64())
+    elif rule.pattern or rule.max_length is not None or rule.minimum is not None:
+        raise TypeError(f"{rule.name}: constraints on a mixed-type field are not implemented")
+    if rule.pattern is not None:
+        ok = pc.match_substring_regex(column, rule.pattern)
+        bad |= ~ok.fill_null(True).to_numpy(zero_copy_only=False)
+    if rule.max_length is not None:
+        too_long = pc.greater(pc.utf8_length(column), rule.max_length)
+        bad |= too_long.fill_null(False).to_numpy(zero_copy_only=False)
+    if rule.minimum is not None:
+        low = pc.less(column, rule.minimum)
+        bad |= low.fill_null(False).to_numpy(zero_copy_only=False)
+    return bad, column
 
 
 def _int64_reason(record: Any) -> str | None:
@@ -247,10 +260,12 @@ def transform(playlists: list[Any], source: str) -> SliceResult:
     records = [p if ok else {} for p, ok in zip(playlists, is_dict)]
     flagged = ~is_dict
     # Playlist fields.
-    columns: dict[str, list[Any]] = {}
+    columns: dict[str, pa.Array | list[Any]] = {}
     for rule in PLAYLIST_RULES:
-        columns[rule.name] = [p.get(rule.name, _MISSING) for p in records]
-        flagged |= _bad_rows(columns[rule.name], rule)
+        values = _values(records, rule)
+        bad, column = _check(values, rule)
+        flagged |= bad
+        columns[rule.name] = values if column is None else column
     track_lists = [p.get("tracks", _MISSING) for p in records]
     is_list = np.fromiter((type(t) is list for t in track_lists), bool, n)
     track_lists = [t if ok else [] for t, ok in zip(track_lists, is_list)]
@@ -263,13 +278,13 @@ def transform(playlists: list[Any], source: str) -> SliceResult:
     if not track_is_dict.all():
         flagged[np.unique(owner[~track_is_dict])] = True
         flat = [t if ok else {} for t, ok in zip(flat, track_is_dict)]
-    track_columns: dict[str, list[Any]] = {}
+    track_columns: dict[str, pa.Array] = {}
     for rule in TRACK_RULES:
-        values = [t.get(rule.name, _MISSING) for t in flat]
-        bad = _bad_rows(values, rule)
+        bad, column = _check(_values(flat, rule), rule)
         if bad.any():
             flagged[np.unique(owner[bad])] = True
-        track_columns[rule.name] = values
+        track_columns[rule.name] = column
+    del flat
 
     # The flagged few get pydantic's own verdict and words; duplicates of a landed pid follow.
     rejected: list[Rejected] = []
@@ -283,8 +298,9 @@ def transform(playlists: list[Any], source: str) -> SliceResult:
             keep[i] = False
             rejected.append(Rejected(int(i), reason, playlists[i]))
     first_index: dict[int, int] = {}
+    pids = columns["pid"].to_numpy(zero_copy_only=False)
     for i in np.flatnonzero(keep):
-        pid = columns["pid"][i]
+        pid = int(pids[i])
         if pid in first_index:
             keep[i] = False
             rejected.append(Rejected(int(i), f"duplicate pid {pid} (first at index "
@@ -295,51 +311,40 @@ def transform(playlists: list[Any], source: str) -> SliceResult:
     return SliceResult(_build_tables(columns, track_columns, counts, keep, source), rejected, n)
 
 
-def _column(values: list[Any], mask: np.ndarray, type_: pa.DataType,
-            convert=None) -> pa.Array:
-    out = [None if v is _MISSING else (convert(v) if convert else v)
-           for v, ok in zip(values, mask) if ok]
-    return pa.array(out, type_)
-
-
-def _build_tables(columns: dict[str, list[Any]], track_columns: dict[str, list[Any]],
+def _build_tables(columns: dict[str, Any], track_columns: dict[str, pa.Array],
                   counts: np.ndarray, keep: np.ndarray, source: str) -> dict[str, pa.Table]:
     kept_counts = counts[keep]
-    track_keep = np.repeat(keep, counts)
-    pids = np.asarray([columns["pid"][i] for i in np.flatnonzero(keep)], dtype=np.int64)
+    keep_rows = pa.array(keep)
+    keep_tracks = pa.array(np.repeat(keep, counts))
+    pids = columns["pid"].filter(keep_rows)
     total = int(kept_counts.sum())
     starts = np.repeat(np.cumsum(kept_counts) - kept_counts, kept_counts)
-    uri = _column(track_columns["track_uri"], track_keep, pa.string())
+    uri = track_columns["track_uri"].filter(keep_tracks)
     interactions = pa.table({
-        "pid": pa.array(np.repeat(pids, kept_counts), pa.int64()),
+        "pid": pa.array(np.repeat(pids.to_numpy(), kept_counts), pa.int64()),
         "pos": pa.array((np.arange(total) - starts).astype(np.int32), pa.int32()),
         "track_uri": uri,
     }, schema=INTERACTIONS)
+    collaborative = [_collaborative(v) for v, ok in zip(columns["collaborative"], keep) if ok]
     playlists = pa.table({
-        "pid": pa.array(pids, pa.int64()),
-        "name": _column(columns["name"], keep, pa.string()),
-        "description": _column(columns["description"], keep, pa.string()),
-        "num_followers": _column(columns["num_followers"], keep, pa.int64()),
-        "num_edits": _column(columns["num_edits"], keep, pa.int64()),
+        "pid": pids,
+        **{name: columns[name].filter(keep_rows)
+           for name in ("name", "description", "num_followers", "num_edits")},
         "num_tracks": pa.array(kept_counts.astype(np.int32), pa.int32()),
-        "modified_at": _column(columns["modified_at"], keep, pa.int64()),
-        "collaborative": _column(columns["collaborative"], keep, pa.bool_(), _collaborative),
+        "modified_at": columns["modified_at"].filter(keep_rows),
+        "collaborative": pa.array(collaborative, pa.bool_()),
         "source": pa.array([source] * len(pids), pa.string()),
     }, schema=PLAYLISTS)
-    return {"interactions": interactions, "tracks": _tracks(track_columns, track_keep, uri),
+    tracks = {name: track_columns[name].filter(keep_tracks)
+              for name in ("track_name", "artist_name", *TRACK_DETAIL_COLUMNS)}
+    return {"interactions": interactions, "tracks": _tracks(uri, tracks),
             "playlists": playlists}
 
 
-def _tracks(track_columns: dict[str, list[Any]], track_keep: np.ndarray,
-            uri: pa.Array) -> pa.Table:
+def _tracks(uri: pa.Array, columns: dict[str, pa.Array]) -> pa.Table:
     """One row per track_uri of the slice: the most complete one (the first among equals)."""
-    details = {name: _column(track_columns[name], track_keep,
-                             pa.int64() if name == "duration_ms" else pa.string())
-               for name in TRACK_DETAIL_COLUMNS}
-    names = {name: _column(track_columns[name], track_keep, pa.string())
-             for name in ("track_name", "artist_name")}
-    completeness = sum(arr.is_valid().to_numpy(zero_copy_only=False).astype(np.int8)
-                       for arr in details.values())
+    completeness = sum(columns[name].is_valid().to_numpy(zero_copy_only=False).astype(np.int8)
+                       for name in TRACK_DETAIL_COLUMNS)
     rows = pa.table({"track_uri": uri, "score": pa.array(-completeness),
                      "row": pa.array(np.arange(len(uri)))})
     order = pc.sort_indices(rows, sort_keys=[("track_uri", "ascending"), ("score", "ascending"),
@@ -349,8 +354,7 @@ def _tracks(track_columns: dict[str, list[Any]], track_keep: np.ndarray,
     first[1:] = sorted_uri[1:] != sorted_uri[:-1]
     pick = pa.array(order.to_numpy()[first])
     table = {"track_uri": uri.take(pick)}
-    table.update({k: v.take(pick) for k, v in names.items()})
-    table.update({k: v.take(pick) for k, v in details.items()})
+    table.update({name: column.take(pick) for name, column in columns.items()})
     text = [track_text(t, a, b) for t, a, b in zip(table["track_name"].to_pylist(),
                                                    table["artist_name"].to_pylist(),
                                                    table["album_name"].to_pylist())]
