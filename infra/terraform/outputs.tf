@@ -27,8 +27,9 @@ output "data_volume_devices" {
 output "ansible_inventory" {
   description = "Ansible inventory (YAML) with kubespray's groups, reaching the nodes through the bastion."
   value = templatefile("${path.module}/inventory.yml.tftpl", {
-    bastion_ip = openstack_networking_floatingip_v2.bastion.address
-    ingress_ip = openstack_networking_floatingip_v2.ingress.address
+    bastion_ip   = openstack_networking_floatingip_v2.bastion.address
+    ingress_ip   = openstack_networking_floatingip_v2.ingress.address
+    ingress_node = local.workers[0]
     nodes = {
       for name, node in openstack_compute_instance_v2.node : name => {
         ip          = node.access_ip_v4
