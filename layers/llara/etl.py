@@ -35,7 +35,7 @@ import pyarrow.compute as pc
 from pydantic import BaseModel, ValidationError
 
 from llara.schemas import Playlist, SliceInfo, Track, track_text
-from llara.store import ObjectNotFound, S3Store, Store, open_store
+from llara.store import ObjectNotFound, S3Store, Store, StoreError, open_store
 from llara.tables import (
     INTERACTIONS,
     PLAYLISTS,
@@ -589,6 +589,9 @@ def webhook(request: Request) -> Response:
         return Response(200, handle_event(payload))
     except EventError as e:
         raise HttpError(400, str(e)) from None
+    except StoreError as e:  # MinIO retries a failed delivery; tell it this one may succeed
+        log.error("store unavailable: %s", e)
+        raise HttpError(503, "object store unavailable, retry later") from None
 
 
 def drain_queue(queue_url: str, store: Store | None = None, sqs=None,

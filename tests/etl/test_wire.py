@@ -127,3 +127,21 @@ def test_webhook_refuses_everything_without_a_configured_token(tmp_path, monkeyp
     router.route("POST", "/hook")(webhook)
     response = router.dispatch(Request("POST", "/hook", {"Authorization": "Bearer "}, b"{}"))
     assert response.status == 401 and "not configured" in response.body["error"]
+
+
+def test_webhook_answers_503_when_the_store_is_down(tmp_path, monkeypatch):
+    from llara.config import get_settings
+    from llara.etl import webhook
+    from llara.web import Request, Router
+
+    monkeypatch.setenv("LLARA_STORE", "s3://down-bucket")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")  # nothing listens there
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "x")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "y")
+    monkeypatch.setenv("LLARA_WEBHOOK_TOKEN", "tok")  # noqa: S105 - test-only
+    get_settings.cache_clear()
+    router = Router()
+    router.route("POST", "/hook")(webhook)
+    payload = orjson.dumps(_minio_payload("down-bucket", "raw/a.json"))
+    response = router.dispatch(Request("POST", "/hook", {"Authorization": "Bearer tok"}, payload))
+    assert response.status == 503 and "retry" in response.body["error"]
