@@ -25,9 +25,10 @@ def _fail(message: str, code: int = 1) -> None:
 def generate(
     playlists: Annotated[int, typer.Option("--playlists", "-n", min=1,
                                            help="How many playlists to write.")] = 10_000,
-    out: Annotated[Path, typer.Option("--out", "-o", file_okay=False,
-                                      help="Folder for the mpd.slice.A-B.json files.")]
-    = Path("data/mpd-synthetic"),
+    out: Annotated[Path | None, typer.Option(
+        "--out", "-o", file_okay=False,
+        help="Folder for the mpd.slice.A-B.json files (default: $LLARA_HOME/mpd-synthetic).")]
+    = None,
     seed: Annotated[int, typer.Option(help="Random seed; the same seed writes the same "
                                       "bytes.")] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary.")] = False,
@@ -35,8 +36,10 @@ def generate(
     """Write a synthetic MPD in the full format (slices of 1,000 playlists, every field)."""
     from rich.progress import Progress
 
+    from llara.config import get_settings
     from llara.generate import SLICE_SIZE, generate_slices
 
+    out = out or get_settings().home / "mpd-synthetic"
     out.mkdir(parents=True, exist_ok=True)
     written, total_bytes = [], 0
     with Progress(disable=as_json, transient=True) as progress:
