@@ -11,9 +11,10 @@ Per object (:func:`process_object`):
 * the bytes are parsed once with orjson; an object that cannot be read as a slice (0 bytes,
   not UTF-8, not JSON or truncated, wrong top-level shape, no playlists) gets
   ``quarantine/<source>.reason.json`` and its stale partitions are removed; raw stays untouched;
-* playlists are validated in bulk against rules compiled from the pydantic models of
-  ``llara.schemas`` (:class:`ColumnarValidator`); the few playlists it flags are re-validated by
-  pydantic itself, whose verdict and error text are final. A rejected playlist goes to
+* playlists are validated in bulk, column by column, against rules compiled from the pydantic
+  models of ``llara.schemas`` (:func:`compile_rules`: per-object pydantic would cost more than
+  the parse); the few playlists flagged are re-validated by pydantic itself, whose verdict and
+  error text are final, plus one storage rule (integers must fit int64). A rejected playlist goes to
   ``quarantine/<source>.jsonl`` with its reason and raw record; its neighbours land;
 * ``processed/{interactions,tracks,playlists}/<source>.parquet`` are written atomically with
   deterministic bytes, so a replay, or two concurrent runs, leave the same single partition.

@@ -22,7 +22,7 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from llara.store import Store
+from llara.store import ObjectNotFound, Store
 from llara.tables import (
     PROCESSED_PREFIX,
     QUARANTINE_PREFIX,
@@ -59,8 +59,6 @@ def list_sources(store: Store) -> list[str]:
 
 def _read_source(store: Store, source: str,
                  columns: dict[str, list[str] | None]) -> dict[str, pa.Table] | None:
-    from llara.store import ObjectNotFound
-
     try:
         return {name: from_parquet(store.get_bytes(partition_key(name, source)), name, cols)
                 for name, cols in columns.items()}
