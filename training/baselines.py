@@ -75,13 +75,19 @@ def item_counts(user_items: sp.spmatrix, n_items: int | None = None) -> np.ndarr
     return counts
 
 
+def _as_counts(counts) -> np.ndarray:
+    """Item counts given directly, or counted from a train user-items matrix."""
+    return item_counts(counts) if sp.issparse(counts) else np.asarray(counts)
+
+
 class PopularityRecommender:
     """The tracks in the most train playlists, the same list for every case (minus its seeds).
-    ``counts[i]``: train playlists containing item i (see :func:`item_counts`)."""
+    ``counts[i]``: train playlists containing item i (see :func:`item_counts`), or the train
+    user-items matrix to count them from."""
 
-    def __init__(self, counts: np.ndarray, *, name: str = "popularity"):
+    def __init__(self, counts, *, name: str = "popularity"):
         self.name = name
-        self.counts = np.asarray(counts)
+        self.counts = _as_counts(counts)
         # Stable sort: equal counts keep index order, so the ranking is reproducible.
         self.order = np.argsort(-self.counts, kind="stable")
 
@@ -93,13 +99,14 @@ class PopularityRecommender:
 class ALSFoldIn:
     """A fitted ``implicit`` ALS model; each case becomes a new user solved from its seeds.
 
-    Only warm seeds (``counts > 0``: tracks with a train interaction) carry signal, and only
-    warm tracks are ranked by the factors (implicit leaves an unplayed item's factors at their
-    random initialisation). A case without a warm seed (title only, or only cold seeds) gets
-    popularity, and popularity completes every list.
+    ``counts`` as for :class:`PopularityRecommender`. Only warm seeds (``counts > 0``: tracks
+    with a train interaction) carry signal, and only warm tracks are ranked by the factors
+    (implicit leaves an unplayed item's factors at their random initialisation). A case
+    without a warm seed (title only, or only cold seeds) gets popularity, and popularity
+    completes every list.
     """
 
-    def __init__(self, model, counts: np.ndarray, *, name: str = "als"):
+    def __init__(self, model, counts, *, name: str = "als"):
         self.model = model.to_cpu() if hasattr(model, "to_cpu") else model
         self.name = name
         self.n_model_items = self.model.item_factors.shape[0]

@@ -197,3 +197,12 @@ def test_top_k_orders_and_breaks_ties_by_index():
     scores = np.array([[0.1, 0.9, 0.5, 0.9, -np.inf], [3.0, 2.0, 1.0, 0.0, 5.0]])
     assert top_k(scores, 3).tolist() == [[1, 3, 2], [4, 0, 1]]
     assert top_k(scores, 10).tolist() == [[1, 3, 2, 0, 4], [4, 0, 1, 2, 3]]
+
+
+def test_counts_or_the_matrix_they_come_from(toy_data, als_model):
+    matrix = toy_data.user_items()
+    case = next(c for c in toy_data.test_cases if len(c.seeds) >= 5)
+    for make in (PopularityRecommender, lambda x: ALSFoldIn(als_model, x)):
+        (a,), (b,) = make(matrix).recommend([case], 40), make(item_counts(matrix)).recommend(
+            [case], 40)
+        assert np.array_equal(a, b)
