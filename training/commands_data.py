@@ -15,6 +15,7 @@ def register(app: typer.Typer) -> None:
     app.command("generate")(generate)
     app.command("ingest")(ingest)
     app.command("status")(status)
+    app.command("dispatch")(dispatch)
 
 
 def _fail(message: str, code: int = 1) -> None:
@@ -146,3 +147,36 @@ def _print_counts(counts: dict[str, int], url: str) -> None:
     for key, value in counts.items():
         table.add_row(key.replace("_", " "), f"{value:,}")
     Console(file=sys.stdout).print(table)
+
+
+def dispatch(
+    queue_url: Annotated[str, typer.Argument(help="SQS queue receiving the bucket's "
+                                             "ObjectCreated notifications.")],
+    forever: Annotated[bool, typer.Option("--forever", help="Keep polling (long polls of "
+                                          "20 s) instead of stopping once the queue is "
+                                          "empty.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON line per "
+                                          "message.")] = False,
+) -> None:
+    """Drain S3 notifications from an SQS queue into the ETL handler (a local stand-in for
+    the Lambda trigger; AWS_ENDPOINT_URL points it at MinIO/ElasticMQ or a test server)."""
+    import boto3
+
+    from llara.config import get_settings
+    from llara.etl import default_store, drain_queue
+
+    sqs = boto3.client("sqs", endpoint_url=get_settings().aws_endpoint_url)
+    try:
+        outcomes = drain_queue(queue_url, default_store(), sqs=sqs,
+                               wait_seconds=20 if forever else 1,
+                               max_empty_polls=10**12 if forever else 1)
+        for outcome in outcomes:
+            if as_json:
+                print(orjson.dumps(outcome).decode(), flush=True)
+            else:
+                for result in outcome["processed"]:
+                    typer.echo(f"{result['source']}: {result['status']}, "
+                               f"{result['playlists_ok']} playlists landed, "
+                               f"{result['playlists_quarantined']} quarantined")
+    except StoreError as e:
+        _fail(f"store unreachable: {e}")

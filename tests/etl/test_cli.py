@@ -59,3 +59,25 @@ def test_usage_errors_and_unreachable_store(tmp_path, monkeypatch):
     get_settings.cache_clear()
     result = runner.invoke(app, ["status", "--json"])
     assert result.exit_code == 1 and "store unreachable" in result.output
+
+
+def test_dispatch_drains_a_queue(s3_bucket, s3_env, small_slice, monkeypatch, tmp_path):
+    import boto3
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("LLARA_STORE", f"s3://{s3_bucket}")
+    from llara.config import get_settings
+
+    get_settings.cache_clear()
+    sqs = boto3.client("sqs", endpoint_url=s3_env)
+    queue = sqs.create_queue(QueueName=f"{s3_bucket}-cli")["QueueUrl"]
+    event = {"Records": [{"eventName": "ObjectCreated:Put", "s3": {
+        "bucket": {"name": s3_bucket}, "object": {"key": "raw/a.json"}}}]}
+    boto3.client("s3", endpoint_url=s3_env).put_object(Bucket=s3_bucket, Key="raw/a.json",
+                                                       Body=orjson.dumps(small_slice))
+    sqs.send_message(QueueUrl=queue, MessageBody=orjson.dumps(event).decode())
+    result = runner.invoke(app, ["dispatch", queue, "--json"])
+    assert result.exit_code == 0, result.output
+    (line,) = result.stdout.strip().splitlines()
+    assert orjson.loads(line)["processed"][0]["playlists_ok"] == 30
+    assert _json(runner.invoke(app, ["status", "--json"]))["playlists"] == 30
