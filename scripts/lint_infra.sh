@@ -5,10 +5,10 @@
 #   bash scripts/lint_infra.sh              # all checks; exit status 1 if any failed
 #   LLARA_INFRA_VENV=/path bash scripts/lint_infra.sh
 #
-# The linters (checkov, ansible-core + ansible-lint, yamllint, kubernetes-validate,
-# detect-secrets) pin versions that conflict with the application's dependencies, so they live
-# in their own virtualenv, .venv-infra, (re)installed from infra/requirements-lint.txt when that
-# file changes. Also needed on the machine: terraform and kubectl (see docs/deploy.md).
+# The linters (checkov, ansible-core + ansible-lint, yamllint, kubernetes-validate) pin versions
+# that conflict with the application's dependencies, so they live in their own virtualenv,
+# .venv-infra, (re)installed from infra/requirements-lint.txt when that file changes;
+# detect-secrets has one of its own inside it (infra/requirements-secrets.txt). Also needed on the machine: terraform and kubectl (see docs/deploy.md).
 #
 # What cannot run here, and what runs instead:
 #   terraform validate   needs the OpenStack provider from the registry (no download here):
@@ -28,15 +28,23 @@ PYTHON="${PYTHON:-python3}"
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
 
-# --- the linters' virtualenv -----------------------------------------------------------------
-wanted="$(sha256sum "$REQUIREMENTS" | cut -d' ' -f1)"
-if [[ ! -x "$VENV/bin/python" || "$(cat "$VENV/.requirements.sha256" 2>/dev/null)" != "$wanted" ]]; then
-  echo "==> installing the linters into $VENV (from $REQUIREMENTS)"
-  "$PYTHON" -m venv "$VENV" || exit 1
-  "$VENV/bin/python" -m pip install --quiet --upgrade pip || exit 1
-  "$VENV/bin/python" -m pip install --quiet -r "$REQUIREMENTS" || exit 1
-  echo "$wanted" > "$VENV/.requirements.sha256"
-fi
+# --- the linters' virtualenvs ----------------------------------------------------------------
+ensure_venv() {  # ensure_venv DIR REQUIREMENTS: (re)install when the requirements changed
+  local dir="$1" requirements="$2" wanted
+  wanted="$(sha256sum "$requirements" | cut -d' ' -f1)"
+  if [[ ! -x "$dir/bin/python" || "$(cat "$dir/.requirements.sha256" 2>/dev/null)" != "$wanted" ]]; then
+    echo "==> installing $requirements into $dir"
+    "$PYTHON" -m venv --clear "$dir" || return 1
+    { "$dir/bin/python" -m pip install --quiet --upgrade pip \
+        && "$dir/bin/python" -m pip install --quiet -r "$requirements"; } >"$WORK/pip.log" 2>&1 \
+      || { cat "$WORK/pip.log"; return 1; }
+    echo "$wanted" > "$dir/.requirements.sha256"
+  fi
+}
+ensure_venv "$VENV" "$REQUIREMENTS" || exit 1
+# Apart from checkov's bc-detect-secrets fork, which installs the same module (see the file).
+SECRETS_VENV="$VENV/detect-secrets"
+ensure_venv "$SECRETS_VENV" infra/requirements-secrets.txt || exit 1
 export PATH="$VENV/bin:$PATH"
 export ANSIBLE_CONFIG="$ROOT/infra/ansible/ansible.cfg"
 export ANSIBLE_LOCAL_TEMP="$WORK/ansible-tmp" ANSIBLE_HOME="$WORK/ansible-home"
@@ -108,7 +116,7 @@ scan_secrets() {
   # positives. The hook rewrites a baseline whose line numbers moved, so it gets a copy.
   cp .secrets.baseline "$WORK/secrets.baseline"
   git ls-files -z --cached --others --exclude-standard \
-    | xargs -0 detect-secrets-hook --baseline "$WORK/secrets.baseline"
+    | xargs -0 "$SECRETS_VENV/bin/detect-secrets-hook" --baseline "$WORK/secrets.baseline"
 }
 step "detect-secrets (whole repository, against .secrets.baseline)" scan_secrets
 
