@@ -26,6 +26,10 @@ from llara_training import commands_eval  # noqa: E402
 
 commands_eval.register(app)
 
+from llara_training import commands_train  # noqa: E402
+
+commands_train.register(app)
+
 
 def main() -> None:
     app()

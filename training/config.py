@@ -77,6 +77,8 @@ class LlaraConfig(_Section):
         0.5, description="Share of training over which P(hybrid tokens) rises 0 -> 1.")
     patience: int = Field(3, description="Epochs without validation NDCG gain before stopping.")
     val_cases: int = Field(500, description="Validation cases scored per epoch.")
+    precision: str = Field("auto", pattern="^(auto|fp32|bf16)$",
+                           description="Autocast of the forward passes (as the encoder's).")
     seed: int = 0
     device: str | None = None
 

@@ -38,6 +38,7 @@ from tqdm.auto import tqdm
 
 from llara_training.config import LlaraConfig
 from llara_training.data import Case, TrainingData
+from llara_training.encode import use_bf16
 from llara_training.projector import Projector
 
 log = logging.getLogger(__name__)
@@ -252,15 +253,20 @@ class TrainHistory:
         return {"train_loss": self.loss, "val_ndcg": self.val_ndcg}
 
 
-def _sample_example(rng: np.random.Generator, items: np.ndarray, max_seeds: int,
-                    positives: int, title_dropout: float) -> tuple[list[int], list[int], bool]:
-    """(seeds, positives, show_title) drawn like a challenge case of this playlist."""
-    n = len(items)
-    counts = [c for c in CHALLENGE_SEED_COUNTS if c < n and c <= max_seeds]
+def _batch_seed_count(rng: np.random.Generator, max_seeds: int) -> int:
+    """One seed count per batch (no padding waste): a challenge count most of the time,
+    any count in between otherwise, so the encoder does not overfit six lengths."""
     if rng.random() < 0.7:
-        n_seeds = int(rng.choice(counts))
-    else:  # in-between counts too, so the encoder does not overfit six lengths
-        n_seeds = int(rng.integers(0, min(n - 1, max_seeds) + 1))
+        return int(rng.choice([c for c in CHALLENGE_SEED_COUNTS if c <= max_seeds]))
+    return int(rng.integers(0, max_seeds + 1))
+
+
+def _sample_example(rng: np.random.Generator, items: np.ndarray, n_seeds: int,
+                    positives: int, title_dropout: float) -> tuple[list[int], list[int], bool]:
+    """(seeds, positives, show_title) of this playlist, like a challenge case with
+    ``n_seeds`` seeds (fewer if the playlist is short): first-n, or random-n at 30%."""
+    n = len(items)
+    n_seeds = min(n_seeds, n - 1)
     if n_seeds and rng.random() < 0.3:
         chosen = np.sort(rng.choice(n, n_seeds, replace=False))
     else:
@@ -287,6 +293,8 @@ def train_llara(data: TrainingData, text_emb: np.ndarray, behaviour: np.ndarray,
     from llara_training.metrics import ndcg
 
     device = default_device(config.device)
+    autocast = torch.autocast("cuda" if device.startswith("cuda") else "cpu",
+                              dtype=torch.bfloat16, enabled=use_bf16(config.precision, device))
     rng = np.random.default_rng(config.seed)
     torch.manual_seed(config.seed)
     n_items, text_dim = text_emb.shape
@@ -350,7 +358,8 @@ def train_llara(data: TrainingData, text_emb: np.ndarray, behaviour: np.ndarray,
             rows = order[b * config.batch_size:(b + 1) * config.batch_size]
             if len(rows) == 0:
                 continue
-            examples = [_sample_example(rng, playlists[r], config.max_seeds, config.positives,
+            n_seeds = _batch_seed_count(rng, config.max_seeds)
+            examples = [_sample_example(rng, playlists[r], n_seeds, config.positives,
                                         config.title_dropout) for r in rows]
             seeds_idx, seed_mask = _pad([e[0] for e in examples])
             pos_idx = np.asarray([e[1] for e in examples], dtype=np.int64)  # [B, P]
@@ -365,17 +374,17 @@ def train_llara(data: TrainingData, text_emb: np.ndarray, behaviour: np.ndarray,
             simulate_cold = torch.rand(len(unique), device=device) < config.cold_item_rate
             beh = torch.where((simulate_cold | ~warm_t[u]).unsqueeze(1), projected[u], als_t[u])
             beh = beh * hybrid.unsqueeze(1)  # text-only tokens: behaviour zeroed
-            vecs = model.item_vectors(text_t[u], beh)
-            inv = torch.as_tensor(inverse, device=device)
-            n_seed_slots = seeds_idx.size
-            seed_vecs = vecs[inv[:n_seed_slots]].view(*seeds_idx.shape, -1)
-            cand_vecs = vecs[inv[n_seed_slots:]]
-
             show = np.array([e[2] for e in examples], dtype=np.float32) * has_title[rows]
             title_emb = torch.as_tensor(title_rows[rows], device=device)
-            q = model.query(title_emb, torch.as_tensor(show, device=device), seed_vecs,
-                            torch.as_tensor(seed_mask, device=device))
-            logits = q @ cand_vecs.T  # [B, C]
+            inv = torch.as_tensor(inverse, device=device)
+            n_seed_slots = seeds_idx.size
+            with autocast:
+                vecs = model.item_vectors(text_t[u], beh)
+                seed_vecs = vecs[inv[:n_seed_slots]].view(*seeds_idx.shape, vecs.shape[1])
+                cand_vecs = vecs[inv[n_seed_slots:]].float()
+                q = model.query(title_emb, torch.as_tensor(show, device=device), seed_vecs,
+                                torch.as_tensor(seed_mask, device=device)).float()
+            logits = q @ cand_vecs.T  # [B, C], fp32
             if config.logq_correction:
                 expected = (pos_idx.size * pos_p[candidates]
                             + config.sampled_negatives * neg_p[candidates])
@@ -393,15 +402,15 @@ def train_llara(data: TrainingData, text_emb: np.ndarray, behaviour: np.ndarray,
             opt.step()
             sched.step()
             step += 1
-            losses.append(float(loss))
+            losses.append(loss.item())
             bar.set_postfix(loss=f"{np.mean(losses[-20:]):.3f}", hybrid=f"{p_hybrid:.2f}")
         history.loss.append(float(np.mean(losses)) if losses else float("nan"))
         history.curriculum.append(curriculum_probability(step, curriculum_steps))
 
         model.eval()
         if val_cases:
-            with torch.inference_mode():
-                items = model.item_vectors(text_t, hybrid_beh)
+            with torch.inference_mode(), autocast:
+                items = model.item_vectors(text_t, hybrid_beh).float()
             recs = LlaraRecommender(model, items, encode_val_titles, device=device).recommend(
                 val_cases, k)
             score = float(np.mean([ndcg(r, c.holdout, k) for r, c in zip(recs, val_cases)]))

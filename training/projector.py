@@ -102,7 +102,7 @@ def train_projector(text_emb: np.ndarray, factors: np.ndarray, warm: np.ndarray,
             loss.backward()
             opt.step()
             sched.step()
-            total += float(loss) * len(batch)
+            total += loss.item() * len(batch)
         history.append(total / len(fit))
     projector.eval()
 
@@ -112,12 +112,13 @@ def train_projector(text_emb: np.ndarray, factors: np.ndarray, warm: np.ndarray,
     true = factors[held]
     cos = np.sum(pred * true, 1) / np.maximum(
         np.linalg.norm(pred, axis=1) * np.linalg.norm(true, axis=1), 1e-12)
-    # Neighbours among the fitted warm tracks (a sample bounds the cost on 200k catalogs).
+    # Neighbours among the fitted warm tracks; samples bound the cost on 200k catalogs.
     pool_idx = fit[rng.permutation(len(fit))[:20000]]
+    probe = rng.permutation(len(held))[:2000]
     k = min(config.neighbours, len(pool_idx) - 1)
     report = ProjectorReport(
         train_tracks=len(fit), heldout_tracks=len(held), mean_cosine=float(cos.mean()),
-        neighbour_recall=_neighbour_recall(pred, true, factors[pool_idx], k),
+        neighbour_recall=_neighbour_recall(pred[probe], true[probe], factors[pool_idx], k),
         neighbours=k,
         chance_neighbour_recall=k / len(pool_idx),
         history=history,
