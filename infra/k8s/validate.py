@@ -70,11 +70,12 @@ KNATIVE_ONLY_FIELDS = ("containerConcurrency", "timeoutSeconds", "responseStartT
 
 
 def knative_pod(service: dict) -> dict:
-    """A Knative Service's revision template as the Pod it becomes (Knative fills the probe
-    port with the container's port, so the copy does too)."""
+    """A Knative Service's revision template as the Pod it becomes (Knative names the container
+    and fills the probe port with the container's port, so the copy does too)."""
     template = service["spec"]["template"]
     spec = {k: v for k, v in template["spec"].items() if k not in KNATIVE_ONLY_FIELDS}
     for container in spec.get("containers", []):
+        container.setdefault("name", "user-container")  # Knative's default container name
         port = (container.get("ports") or [{"containerPort": 8080}])[0]["containerPort"]
         for probe in ("readinessProbe", "livenessProbe", "startupProbe"):
             if "httpGet" in container.get(probe, {}):

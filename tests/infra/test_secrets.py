@@ -26,14 +26,17 @@ def repository_files() -> list[str]:
 
 def test_detect_secrets_finds_nothing_beyond_the_reviewed_baseline(tmp_path):
     """The same scan CI's lint runs: every file, against .secrets.baseline's reviewed false
-    positives (the hook may rewrite line numbers, so it gets a copy)."""
+    positives (the hook rewrites moved line numbers, so it gets a copy)."""
     baseline = tmp_path / "baseline"
     shutil.copy(ROOT / ".secrets.baseline", baseline)
     assert all(not r.get("is_secret", False)
                for rs in json.loads(baseline.read_text())["results"].values() for r in rs)
     hook = Path(sys.executable).with_name("detect-secrets-hook")
-    out = subprocess.run([str(hook), "--baseline", str(baseline), *repository_files()], cwd=ROOT,
-                         capture_output=True, text=True, timeout=120)
+    for _ in range(2):  # exit 3: only line numbers of known findings moved; check again
+        out = subprocess.run([str(hook), "--baseline", str(baseline), *repository_files()],
+                             cwd=ROOT, capture_output=True, text=True, timeout=120)
+        if out.returncode != 3:
+            break
     assert out.returncode == 0, out.stdout + out.stderr
 
 
