@@ -11,6 +11,7 @@ app = typer.Typer(
     "Configuration comes from environment variables (LLARA_STORE, AWS_ENDPOINT_URL, "
     "MLFLOW_TRACKING_URI, ...); with none set, everything lives under ./.llara.",
     no_args_is_help=True,
+    rich_markup_mode="markdown",  # docstrings wrap as paragraphs, not at their source line breaks
     pretty_exceptions_enable=False,
 )
 
