@@ -3,6 +3,7 @@ loads only the layer (onnxruntime, numpy, tokenizers), never torch or transforme
 from __future__ import annotations
 
 import json
+import signal
 import tempfile
 from pathlib import Path
 
@@ -73,9 +74,12 @@ def serve(
     typer.echo(f"llara serving {model.version} ({model.catalog_size} tracks) on {url}", err=True)
     typer.echo(f"try: curl -s {url}/predict -H 'content-type: application/json' -d "
                "'{\"playlist_name\": \"summer road trip\", \"k\": 5}'", err=True)
+    # SIGTERM (a container stop) ends like Ctrl-C, so buffered request records are written.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
         pass
     finally:
         server.server_close()
+        service.close()

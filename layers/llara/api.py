@@ -24,6 +24,7 @@ from llara.config import Settings, get_settings
 from llara.feedback import FeedbackLog
 from llara.live import LiveModel
 from llara.recommend import NothingToRecommendFrom, Recommender
+from llara.served import ServedLog
 from llara.schemas import (
     MAX_BODY_BYTES,
     FeedbackEvent,
@@ -71,6 +72,8 @@ class Service:
         self._store = store
         self._store_lock = threading.Lock()
         self.rng = rng or random.Random()
+        self._served: ServedLog | None = None
+        self._served_lock = threading.Lock()
         self.clock = clock
         self.started = clock()
         s = self.settings
@@ -97,6 +100,23 @@ class Service:
                 if self._store is None:
                     self._store = open_store(self.settings.store_url)
         return self._store
+
+    @property
+    def served(self) -> ServedLog:
+        """Where /predict records what it served (joined with feedback for training)."""
+        if self._served is None:
+            store = self.store  # outside the lock: opening the store takes its own
+            with self._served_lock:
+                if self._served is None:
+                    self._served = ServedLog(
+                        store, max_records=self.settings.served_batch_records,
+                        max_seconds=self.settings.served_flush_seconds)
+        return self._served
+
+    def close(self) -> None:
+        """Write what is still buffered (a clean shutdown loses no served record)."""
+        if self._served is not None:
+            self._served.close()
 
     # ------------------------------------------------------------ the entry point
     def handle(self, request: Request) -> Response:
@@ -149,6 +169,12 @@ class Service:
         response = PredictResponse(recommended_tracks=result.tracks,
                                    model_version=model.version, request_id=request_id,
                                    seeds=seeds)
+        self.served.record(
+            request_id=request_id, model_version=model.version, title=body.playlist_name,
+            seed_uris=[s.track_uri for s in seeds if s.track_uri],
+            unknown_seeds=[t.model_dump(exclude_none=True)
+                           for t, s in zip(body.tracks, seeds) if s.track_uri is None],
+            recommended=[t["track_uri"] for t in result.tracks])
         return Response(200, response.model_dump(mode="json"))
 
     def feedback(self, request: Request) -> Response:

@@ -50,6 +50,11 @@ class Settings(BaseSettings):
         default=Path(tempfile.gettempdir()) / "llara-bundles",
         description="Local folder holding verified copies of downloaded bundles.")
     ort_threads: int = Field(default=1, ge=1, description="ONNX Runtime threads per session.")
+    served_batch_records: int = Field(
+        default=256, ge=1, description="/predict request records (for joining feedback) are "
+        "written in batches of this many; 1 writes each synchronously (llara.served).")
+    served_flush_seconds: float = Field(
+        default=5.0, gt=0.0, description="... or when the oldest buffered record is this old.")
     train_min_new_slices: int = Field(
         default=1, ge=0, description="Scheduled training runs when at least this many new "
         "processed slices arrived since the last run ...")
