@@ -39,20 +39,17 @@ def _routes():
     return _router
 
 
-def _dispatch() -> Response:
-    """Translate Chalice's current request to llara.web and the answer back."""
-    from llara.web import Request
-
-    current = app.current_request
-    response = _routes().dispatch(Request(
-        method=current.method,
-        path=current.path,
-        headers=dict(current.headers),
-        body=current.raw_body or b"",
-        query=dict(current.query_params or {}),
-    ))
+def _to_chalice(response) -> Response:
+    """A llara.web Response as Chalice's."""
     return Response(body=response.body_bytes().decode(), status_code=response.status,
                     headers={"Content-Type": "application/json", **response.headers})
+
+
+def _dispatch() -> Response:
+    """The current request through the llara.web router of this app's routes."""
+    from llara.web import request_from_chalice
+
+    return _to_chalice(_routes().dispatch(request_from_chalice(app.current_request)))
 
 
 @app.on_s3_event(bucket=RAW_BUCKET, events=["s3:ObjectCreated:*"], prefix=RAW_PREFIX)
@@ -73,9 +70,7 @@ def _serve() -> Response:
     from llara.api import service
     from llara.web import request_from_chalice
 
-    response = service().handle(request_from_chalice(app.current_request))
-    return Response(body=response.body_bytes().decode(), status_code=response.status,
-                    headers={"Content-Type": "application/json", **response.headers})
+    return _to_chalice(service().handle(request_from_chalice(app.current_request)))
 
 
 @app.route("/predict", methods=["POST"], content_types=JSON_TYPES)
