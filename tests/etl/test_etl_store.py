@@ -189,3 +189,16 @@ def test_object_deleted_before_processing_is_skipped(store):
     outcome = handle_event(object_created_event(store, ["raw/gone.json"]), store)
     assert outcome["processed"][0]["status"] == "missing"
     assert list(store.list("quarantine/")) == []
+
+
+def test_one_json_log_line_per_object(tmp_path, small_slice, caplog):
+    from llara.store import open_store
+
+    store = open_store(str(tmp_path / "store"))
+    with caplog.at_level("INFO", logger="llara.etl"):
+        _ingest(store, {SOURCE: orjson.dumps(small_slice), NEIGHBOUR: b"{"})
+    lines = [orjson.loads(r.getMessage()) for r in caplog.records if r.name == "llara.etl"]
+    assert [(x["source"], x["status"], x["playlists_ok"]) for x in lines] == [
+        (SOURCE, "processed", 30), (NEIGHBOUR, "unreadable", 0)]
+    assert all(x["event"] == "etl.object" and x["seconds"] >= 0 for x in lines)
+    assert lines[0]["playlists_quarantined"] == 0 and "truncated" in lines[1]["reason"]
