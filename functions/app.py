@@ -86,3 +86,16 @@ def feedback():
 @app.route("/health", methods=["GET"])
 def health():
     return _serve()
+
+
+@app.schedule("rate(1 hour)")
+def scheduled_training(event):
+    """Decide whether enough new data or feedback arrived to train, launch the job if so, and
+    record why (``llara.schedule``); thresholds LLARA_TRAIN_MIN_NEW_SLICES/_FEEDBACK. The
+    promotion gates run in ``llara loop`` (the training job's side, where MLflow is)."""
+    from dataclasses import asdict
+
+    from llara.schedule import decide_and_launch
+    from llara.store import open_store
+
+    return asdict(decide_and_launch(open_store()))

@@ -31,6 +31,10 @@ from llara_training import commands_train  # noqa: E402
 
 commands_train.register(app)
 
+from llara_training import commands_models  # noqa: E402
+
+commands_models.register(app)
+
 
 def main() -> None:
     app()

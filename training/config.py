@@ -83,6 +83,23 @@ class LlaraConfig(_Section):
     device: str | None = None
 
 
+class FeedbackConfig(_Section):
+    """Listener feedback (``/feedback`` joined with what ``/predict`` served) as training signal
+    (``llara_training.feedback_signal``). A request with positive events becomes a train-only
+    pseudo-playlist of its seeds and its positive tracks; skips become hard negatives."""
+
+    enabled: bool = Field(True, description="Use feedback in training at all.")
+    click_weight: float = Field(1.0, ge=0, description="Weight of a click on a recommended track.")
+    like_weight: float = Field(2.0, ge=0, description="Weight of a like.")
+    play_weight: float = Field(1.0, ge=0, description="Weight of a play.")
+    skip_weight: float = Field(
+        1.0, ge=0, description="Multiplicity of a skipped track as a hard negative in the "
+        "LLaRA loss (it joins the softmax denominator of its request's examples); 0: ignore.")
+    max_playlist_weight: float = Field(
+        4.0, gt=0, description="Cap on a pseudo-playlist's summed positive weight; its share of "
+        "training examples scales with this weight.")
+
+
 class TrackingConfig(_Section):
     tracking_uri: str | None = Field(None, description="None: llara.config (sqlite under home).")
     experiment: str = "llara"
@@ -98,6 +115,7 @@ class TrainConfig(_Section):
     als: AlsConfig = AlsConfig()
     projector: ProjectorConfig = ProjectorConfig()
     llara: LlaraConfig = LlaraConfig()
+    feedback: FeedbackConfig = FeedbackConfig()
     tracking: TrackingConfig = TrackingConfig()
 
     @classmethod
