@@ -81,3 +81,21 @@ def test_dispatch_drains_a_queue(s3_bucket, s3_env, small_slice, monkeypatch, tm
     (line,) = result.stdout.strip().splitlines()
     assert orjson.loads(line)["processed"][0]["playlists_ok"] == 30
     assert _json(runner.invoke(app, ["status", "--json"]))["playlists"] == 30
+
+
+def test_ingest_into_an_s3_store_with_a_prefix(s3_bucket, small_slice, monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("LLARA_STORE", f"s3://{s3_bucket}/team/a")
+    from llara.config import get_settings
+
+    get_settings.cache_clear()
+    path = tmp_path / "mpd.slice.0-999.json"
+    path.write_bytes(orjson.dumps(small_slice))
+    counts = _json(runner.invoke(app, ["ingest", str(path), "--json"]))
+    assert (counts["slices"], counts["playlists"]) == (1, 30)
+    import boto3
+
+    keys = [o["Key"] for o in boto3.client("s3").list_objects_v2(
+        Bucket=s3_bucket, Prefix="team/a/")["Contents"]]
+    assert "team/a/raw/mpd.slice.0-999.json" in keys
+    assert "team/a/processed/playlists/mpd.slice.0-999.json.parquet" in keys
