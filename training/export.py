@@ -18,8 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.parquet as pq
+import orjson
 
 from llara.bundle import finish_manifest, read_manifest
 from llara.resolve import normalize_artist, normalize_name
@@ -225,22 +224,24 @@ def write_items(folder: Path, vectors: np.ndarray, precision: str) -> dict[str, 
     return {**items, "count": int(count), "dim": int(dim), "layout": "[dim, count]"}
 
 
+CATALOG_COLUMNS = ("track_uri", "track_name", "artist_name", "name_key", "artist_key")
+
+
 def catalog_table(track_uris: Sequence[str], track_names: Sequence[str],
-                  artist_names: Sequence[str]) -> pa.Table:
-    """The bundle's catalog with the resolver's normalised keys computed once, here."""
+                  artist_names: Sequence[str]) -> dict[str, list[str]]:
+    """The bundle's catalog, column-wise, with the resolver's normalised keys computed once,
+    here. Stored as JSON (``catalog.json``) so serving needs no pyarrow: it is the largest
+    dependency, and the layer must stay under Lambda's 250 MB."""
     names = [str(n) for n in track_names]
     artists = [str(a) for a in artist_names]
-    return pa.table({"track_uri": pa.array([str(u) for u in track_uris], pa.string()),
-                     "track_name": pa.array(names, pa.string()),
-                     "artist_name": pa.array(artists, pa.string()),
-                     "name_key": pa.array([normalize_name(n) for n in names], pa.string()),
-                     "artist_key": pa.array([normalize_artist(a) for a in artists],
-                                            pa.string())})
+    return {"track_uri": [str(u) for u in track_uris], "track_name": names,
+            "artist_name": artists, "name_key": [normalize_name(n) for n in names],
+            "artist_key": [normalize_artist(a) for a in artists]}
 
 
 # ---------------------------------------------------------------- the bundle
 def build_bundle(folder: Path, *, precision: str, encoder: dict[str, Path],
-                 query: dict[str, Path], catalog: pa.Table, item_vectors: np.ndarray,
+                 query: dict[str, Path], catalog: dict[str, list[str]], item_vectors: np.ndarray,
                  manifest: dict[str, Any]) -> dict[str, Any]:
     import json
 
@@ -251,10 +252,10 @@ def build_bundle(folder: Path, *, precision: str, encoder: dict[str, Path],
     shutil.copyfile(query[precision], folder / "query.onnx")
     shutil.copyfile(encoder["tokenizer"], folder / "tokenizer.json")
     items = write_items(folder, item_vectors, precision)
-    pq.write_table(catalog, folder / "catalog.parquet", compression="zstd")
+    (folder / "catalog.json").write_bytes(orjson.dumps({c: catalog[c] for c in CATALOG_COLUMNS}))
     spec = json.loads(encoder["spec"].read_text())
     return finish_manifest(folder, {
-        **manifest, "precision": precision, "items": items, "catalog_size": catalog.num_rows,
+        **manifest, "precision": precision, "items": items, "catalog_size": len(catalog["track_uri"]),
         "dims": {"text": spec["dim"], "item": items["dim"]}, "encoder": spec})
 
 
@@ -278,7 +279,7 @@ def parity(int8: Path, fp32: Path, texts: Sequence[str],
             "validation_playlists": len(overlaps)}
 
 
-def export_bundle(model, *, encoder: EncoderSpec | dict[str, Path], catalog: pa.Table,
+def export_bundle(model, *, encoder: EncoderSpec | dict[str, Path], catalog: dict[str, list[str]],
                   item_vectors: np.ndarray,
                   validation: Sequence[tuple[str | None, list[SeedTrack]]],
                   out_dir: Path, source_run: str | None = None,
@@ -299,8 +300,9 @@ def export_bundle(model, *, encoder: EncoderSpec | dict[str, Path], catalog: pa.
 
     text_dim = json.loads(encoder["spec"].read_text())["dim"]
     item_vectors = np.asarray(item_vectors, dtype=np.float32)
-    if item_vectors.shape[0] != catalog.num_rows:
-        raise ValueError(f"{item_vectors.shape[0]} item vectors for {catalog.num_rows} tracks")
+    size = len(catalog["track_uri"])
+    if item_vectors.shape[0] != size:
+        raise ValueError(f"{item_vectors.shape[0]} item vectors for {size} tracks")
     log.info("exporting the query graph")
     query = export_query(model, text_dim, item_vectors.shape[1], graphs)
     base = {"source_run": source_run, "metrics": metrics or {},
@@ -311,13 +313,10 @@ def export_bundle(model, *, encoder: EncoderSpec | dict[str, Path], catalog: pa.
     manifest = build_bundle(int8_dir, precision="int8", encoder=encoder, query=query,
                             catalog=catalog, item_vectors=item_vectors, manifest=base)
     rng = np.random.default_rng(seed)
-    sample = rng.choice(catalog.num_rows, size=min(parity_texts, catalog.num_rows),
-                        replace=False)
-    names = catalog.column("track_name").take(sample).to_pylist()
-    artists = catalog.column("artist_name").take(sample).to_pylist()
+    sample = rng.choice(size, size=min(parity_texts, size), replace=False)
     from llara.schemas import track_text
 
-    texts = [track_text(n, a) for n, a in zip(names, artists)]
+    texts = [track_text(catalog["track_name"][i], catalog["artist_name"][i]) for i in sample]
     texts += [t for t, _ in validation if t][:parity_texts]
     figures = parity(int8_dir, fp32_dir, texts, validation)
     passed = (figures["encoder_mean_cosine"] >= gates.encoder_mean_cosine

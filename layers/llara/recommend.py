@@ -1,5 +1,6 @@
 """A loaded bundle that recommends: resolve seeds, encode the unknown ones and the title, run the
-query graph, score the catalog. onnxruntime, numpy, tokenizers and pyarrow only.
+query graph, score the catalog. onnxruntime, numpy, tokenizers, rapidfuzz and orjson only (no
+pyarrow either: the serving layer must fit Lambda's 250 MB).
 """
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import Any, Protocol
 
 import numpy as np
 import onnxruntime as ort
-import pyarrow.parquet as pq
+import orjson
 from tokenizers import Tokenizer
 
 from llara.bundle import read_manifest
@@ -80,12 +81,11 @@ class Recommender:
         self.scorer = ItemScorer(folder, self.manifest["items"], options)
         self.max_seeds = int(self.manifest["query"]["max_seeds"])
         self.title_template: str = self.manifest["encoder"].get("title_template", "{}")
-        catalog = pq.read_table(folder / "catalog.parquet")
-        self.track_uris = catalog.column("track_uri").to_pylist()
-        self.track_names = catalog.column("track_name")
-        self.artist_names = catalog.column("artist_name")
-        self.resolver = Resolver(self.track_uris, catalog.column("name_key").to_pylist(),
-                                 catalog.column("artist_key").to_pylist(),
+        catalog = orjson.loads((folder / "catalog.json").read_bytes())
+        self.track_uris: list[str] = catalog["track_uri"]
+        self.track_names: list[str] = catalog["track_name"]
+        self.artist_names: list[str] = catalog["artist_name"]
+        self.resolver = Resolver(self.track_uris, catalog["name_key"], catalog["artist_key"],
                                  threshold=float(self.manifest.get("fuzzy_threshold", 90.0)))
         if len(self.track_uris) != self.scorer.count:
             raise ValueError(f"{folder}: catalog has {len(self.track_uris)} rows, "
@@ -135,9 +135,7 @@ class Recommender:
         query = self.query_vector(title, seeds, resolutions)
         exclude = np.array([r.index for r in resolutions if r.index >= 0], dtype=np.int64)
         rows, scores = self.scorer.top_k(query, k, exclude)
-        names = self.track_names.take(rows).to_pylist()
-        artists = self.artist_names.take(rows).to_pylist()
-        tracks = [{"track_uri": self.track_uris[r], "track_name": n, "artist_name": a,
-                   "score": round(float(s), 5)}
-                  for r, n, a, s in zip(rows.tolist(), names, artists, scores, strict=True)]
+        tracks = [{"track_uri": self.track_uris[r], "track_name": self.track_names[r],
+                   "artist_name": self.artist_names[r], "score": round(float(s), 5)}
+                  for r, s in zip(rows.tolist(), scores.tolist(), strict=True)]
         return Recommendation(rows, scores, tracks, resolutions)

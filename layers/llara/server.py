@@ -14,6 +14,7 @@ from llara.schemas import MAX_BODY_BYTES
 from llara.web import Request, Response, error_response
 
 log = logging.getLogger("llara.server")
+DRAIN_LIMIT = 16 * 1024 * 1024
 
 
 def make_handler(service: Service) -> type[BaseHTTPRequestHandler]:
@@ -49,9 +50,14 @@ def make_handler(service: Service) -> type[BaseHTTPRequestHandler]:
                 self._reply(error_response(400, "invalid Content-Length"), close=True)
                 return None
             if length > MAX_BODY_BYTES:
-                # Do not read a huge body just to reject it; close the connection instead.
-                self._reply(error_response(413, f"request body is {length} bytes; the limit "
-                                           f"is {MAX_BODY_BYTES}"), close=True)
+                # Drain a moderately large body so the client reads the 413 instead of a reset
+                # connection; a huge one is not read at all (the connection is closed).
+                if length <= DRAIN_LIMIT:
+                    for _ in range(0, length, 1 << 16):
+                        self.rfile.read(min(1 << 16, length))
+                        length -= 1 << 16
+                self._reply(error_response(413, f"request body is {self.headers['Content-Length']}"
+                                           f" bytes; the limit is {MAX_BODY_BYTES}"), close=True)
                 return None
             return self.rfile.read(length) if length else b""
 

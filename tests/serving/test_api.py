@@ -207,15 +207,28 @@ def test_invalid_feedback_is_422(make_service, body):
     assert status == 422 and response["error"].startswith("invalid FeedbackEvent")
 
 
-def test_one_structured_log_line_per_request(make_service, caplog, catalog):
+def test_one_structured_log_line_per_request(make_service, catalog):
+    import logging
+
+    class Collect(logging.Handler):
+        def __init__(self):
+            super().__init__()
+            self.lines = []
+
+        def emit(self, record):
+            self.lines.append(json.loads(record.getMessage()))
+
     service = make_service()
-    caplog.set_level("INFO", logger="llara.request")
-    call(service, "POST", "/predict", {"playlist_name": "x", "tracks": [
-        {"track_uri": catalog[0][0]}, {"track_name": "Unheard", "artist_name": "Nobody"}]})
-    call(service, "POST", "/predict", b"{not json")
-    lines = [json.loads(r.getMessage()) for r in caplog.records if r.name == "llara.request"]
-    assert len(lines) == 2
-    ok, bad = lines
+    collect = Collect()
+    logging.getLogger("llara.request").addHandler(collect)
+    try:
+        call(service, "POST", "/predict", {"playlist_name": "x", "tracks": [
+            {"track_uri": catalog[0][0]}, {"track_name": "Unheard", "artist_name": "Nobody"}]})
+        call(service, "POST", "/predict", b"{not json")
+    finally:
+        logging.getLogger("llara.request").removeHandler(collect)
+    assert len(collect.lines) == 2
+    ok, bad = collect.lines
     assert ok["status"] == 200 and ok["path"] == "/predict" and ok["latency_ms"] > 0
     assert (ok["seeds"], ok["resolved"], ok["fuzzy"], ok["unknown"]) == (2, 1, 0, 1)
     assert ok["model_version"] and ok["request_id"]
