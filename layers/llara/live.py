@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from llara.bundle import BundleError, BundleRef, fetch, resolve_ref
+from llara.bundle import BundleRef, fetch, resolve_ref
 from llara.recommend import Recommender
 from llara.store import Store
 
@@ -66,8 +66,8 @@ class LiveModel:
                 self._last_check = time.monotonic()
                 try:
                     self._loaded = self._load(None)
-                except BundleError as e:
-                    self.last_error = str(e)
+                except Exception as e:  # noqa: BLE001 - answer 503 with the reason, not a 500
+                    self.last_error = f"{type(e).__name__}: {e}"
                     log.warning("no bundle for %s: %s", self.name, e)
                     return None
             return self._loaded.model
