@@ -65,10 +65,16 @@ def quarantine_reason_key(source: str) -> str:
     return f"{QUARANTINE_PREFIX}{source}.reason.json"
 
 
+# zstd makes large partitions about a quarter smaller than snappy, but its per-file setup
+# costs more than the whole write of a small partition (trimmed real slices hold ~8 playlists).
+ZSTD_MIN_ROWS = 10_000
+
+
 def to_parquet(table: pa.Table) -> bytes:
     """Deterministic Parquet bytes: the same table always gives the same bytes (replays)."""
     buf = io.BytesIO()
-    pq.write_table(table, buf, compression="zstd", write_statistics=True)
+    compression = "zstd" if table.num_rows >= ZSTD_MIN_ROWS else "snappy"
+    pq.write_table(table, buf, compression=compression, write_statistics=True)
     return buf.getvalue()
 
 

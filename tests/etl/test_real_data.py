@@ -5,7 +5,7 @@ import orjson
 import pytest
 
 from llara.etl import handle_event, object_created_event
-from llara.processed import read_processed, read_quarantine, store_status
+from llara.processed import list_sources, read_processed, read_quarantine
 from llara.store import open_store
 
 pytestmark = pytest.mark.real_data
@@ -22,16 +22,14 @@ def test_the_whole_sample_lands(mpd_sample, tmp_path):
             empty_files.append(path.name)  # trimmed to nothing by the sample's publisher
     outcome = handle_event(object_created_event(store, keys), store)  # one batched event
     assert len(outcome["processed"]) == len(keys) == 932
-    status = store_status(store)
-    assert status["playlists"] == 7071
-    assert status["interactions"] == 696_957
-    assert status["quarantined_playlists"] == 0
+    data = read_processed(store)
+    assert data.playlists.num_rows == len(set(data.playlists["pid"].to_pylist())) == 7071
+    assert data.interactions.num_rows == 696_957
+    assert sum(r["playlists_quarantined"] for r in outcome["processed"]) == 0
     # An empty "playlists" list is quarantined as unreadable by contract; the sample has such
     # files only where trimming removed every playlist, and nothing else is quarantined.
     assert sorted(read_quarantine(store)) == empty_files
-    assert status["quarantined_files"] == len(empty_files) <= 1
-    assert status["slices"] == 932 - len(empty_files)
-    data = read_processed(store)
-    assert len(set(data.playlists["pid"].to_pylist())) == 7071
+    assert len(empty_files) <= 1
+    assert len(list_sources(store)) == 932 - len(empty_files)
     assert data.tracks.num_rows == len(set(data.interactions["track_uri"].to_pylist()))
     assert data.tracks["text"].null_count == 0
