@@ -105,13 +105,14 @@ def _print_report(report, info: dict) -> None:
 
     console = Console(file=sys.stdout)
     console.print(f"run [bold]{info['run_id']}[/] on {info['cases']:,} playlists "
-                  f"({info['new_tracks']:,} tracks new to the model); top {report.k}")
+                  f"({info['new_tracks']:,} tracks new to the model)")
     for system, reason in info.get("skipped", {}).items():
         console.print(f"[yellow]{system} skipped: {reason}[/]")
-    table = Table(title="RecSys Challenge 2018 metrics (clicks: lower is better)")
+    table = Table(title=f"RecSys Challenge 2018 metrics over the top {report.k} "
+                        "(clicks: lower is better)")
     table.add_column("system", no_wrap=True)
-    for label in ("R-prec", "R-prec track", "NDCG", "clicks", "recall@500", "cold NDCG",
-                  "cold R-prec"):
+    for label in ("R-prec", "track R-prec", "NDCG", "clicks", "recall",
+                  "cold NDCG", "cold R-prec"):
         table.add_column(label, justify="right")
     for system in report.systems:
         overall = report.metrics[system][OVERALL]
@@ -122,11 +123,13 @@ def _print_report(report, info: dict) -> None:
                       f"{cold['ndcg']:.4f}" if cold else "-",
                       f"{cold['r_precision']:.4f}" if cold else "-")
     console.print(table)
+    # Categories as rows: ten of them never fit across a terminal, five systems do.
     per_category = Table(title="NDCG per seed category")
-    per_category.add_column("system", no_wrap=True)
-    for category in report.categories:
-        per_category.add_column(f"{category} ({report.counts[category]})", justify="right")
+    per_category.add_column("category (cases)", no_wrap=True)
     for system in report.systems:
-        per_category.add_row(system, *(f"{report.metrics[system][c]['ndcg']:.4f}"
-                                       for c in report.categories))
+        per_category.add_column(system, justify="right")
+    for category in report.categories:
+        per_category.add_row(f"{category} ({report.counts[category]})",
+                             *(f"{report.metrics[s][category]['ndcg']:.4f}"
+                               for s in report.systems))
     console.print(per_category)

@@ -33,7 +33,8 @@ def slice_bytes(tables, pids=None, extra_playlists=()) -> bytes:
                 {"track_uri": uri, "track_name": name, "artist_name": artist})
     playlists = [{"pid": pid, "name": names[pid], "num_followers": 10, "tracks": t}
                  for pid, t in by_pid.items()]
-    return orjson.dumps({"info": {"slice": "0-999"}, "playlists": playlists + list(extra_playlists)})
+    return orjson.dumps({"info": {"slice": "0-999"},
+                         "playlists": playlists + list(extra_playlists)})
 
 
 @pytest.fixture(scope="module")
@@ -118,11 +119,12 @@ def test_evaluate_json_on_playlists_with_unseen_tracks(cli_env, tmp_path):
     assert (tmp_path / "report" / "ndcg_by_category.png").read_bytes()[:4] == b"\x89PNG"
 
     table = CliRunner().invoke(app, ["evaluate", "--playlists", str(path), "--run", "run-1"],
-                               env={"COLUMNS": "200"})
+                               env={"COLUMNS": "80"})
     assert table.exit_code == 0, table.output
     for system in SYSTEMS:
         assert system in table.stdout
-    assert "NDCG per seed category" in table.stdout
+    assert "NDCG per seed category" in table.stdout and "title_first_10 (" in table.stdout
+    assert "…" not in table.stdout  # nothing truncated on an 80-column terminal
 
 
 def test_evaluate_errors_are_clear(tmp_path):
