@@ -283,12 +283,14 @@ def _sample_example(rng: np.random.Generator, items: np.ndarray, n_seeds: int,
 def train_llara(data: TrainingData, text_emb: np.ndarray, behaviour: np.ndarray,
                 warm: np.ndarray, projector: Projector, titles: Mapping[str, np.ndarray],
                 config: LlaraConfig = LlaraConfig(), *, k: int = 500,
-                progress: bool = True) -> tuple[LlaraModel, TrainHistory]:
+                progress: bool = True, feedback=None) -> tuple[LlaraModel, TrainHistory]:
     """Train on ``data``'s train playlists; early-stop on NDCG over ``data.val_cases``.
 
     ``text_emb`` [N, E] and ``behaviour`` [N, F] are in catalog order (behaviour of cold tracks
     is ignored: the projector's estimate replaces it); ``titles`` maps every train and
-    validation title to its embedding.
+    validation title to its embedding. ``feedback`` (``feedback_signal.TrainWeights``) scales
+    how many examples each train playlist yields and adds skipped tracks as hard negatives to
+    the softmax denominator of their request's examples.
     """
     from llara_training.metrics import ndcg
 
@@ -332,7 +334,10 @@ def train_llara(data: TrainingData, text_emb: np.ndarray, behaviour: np.ndarray,
                            for t in data.train_titles]) if data.train_titles else None
     has_title = np.array([bool(t) for t in data.train_titles], dtype=np.float32)
 
-    n_examples = len(keep) * config.examples_per_playlist
+    reps = np.full(len(keep), config.examples_per_playlist)
+    if feedback is not None:  # feedback pseudo-playlists yield examples in proportion to weight
+        reps = np.maximum(1, np.rint(reps * feedback.playlist_weights[keep])).astype(int)
+    n_examples = int(reps.sum())
     steps_per_epoch = max(1, math.ceil(n_examples / config.batch_size))
     total_steps = steps_per_epoch * config.epochs
     curriculum_steps = int(round(total_steps * config.curriculum_fraction))
@@ -350,7 +355,7 @@ def train_llara(data: TrainingData, text_emb: np.ndarray, behaviour: np.ndarray,
     started = time.perf_counter()
     for epoch in range(config.epochs):
         model.train()
-        order = rng.permutation(np.repeat(keep, config.examples_per_playlist))
+        order = rng.permutation(np.repeat(keep, reps))
         losses = []
         bar = tqdm(range(steps_per_epoch), desc=f"llara epoch {epoch + 1}/{config.epochs}",
                    disable=not progress, leave=False)
@@ -365,9 +370,11 @@ def train_llara(data: TrainingData, text_emb: np.ndarray, behaviour: np.ndarray,
             pos_idx = np.asarray([e[1] for e in examples], dtype=np.int64)  # [B, P]
             negs = rng.choice(n_items, config.sampled_negatives, p=neg_p)
             candidates = np.concatenate([pos_idx.ravel(), negs])  # [C]
+            hard_idx, hard_mask = _pad([feedback.hard_negatives.get(int(r), ()) if feedback
+                                        else () for r in rows])  # [B, H]; H = 0 without
             # Every item of the batch goes through the tower once.
-            unique, inverse = np.unique(np.concatenate([seeds_idx.ravel(), candidates]),
-                                        return_inverse=True)
+            unique, inverse = np.unique(np.concatenate([seeds_idx.ravel(), candidates,
+                                                        hard_idx.ravel()]), return_inverse=True)
             u = torch.as_tensor(unique, device=device)
             p_hybrid = curriculum_probability(step, curriculum_steps)
             hybrid = torch.rand(len(unique), device=device) < p_hybrid
@@ -381,7 +388,8 @@ def train_llara(data: TrainingData, text_emb: np.ndarray, behaviour: np.ndarray,
             with autocast:
                 vecs = model.item_vectors(text_t[u], beh)
                 seed_vecs = vecs[inv[:n_seed_slots]].view(*seeds_idx.shape, vecs.shape[1])
-                cand_vecs = vecs[inv[n_seed_slots:]].float()
+                cand_vecs = vecs[inv[n_seed_slots:n_seed_slots + len(candidates)]].float()
+                hard_vecs = vecs[inv[n_seed_slots + len(candidates):]].float()
                 q = model.query(title_emb, torch.as_tensor(show, device=device), seed_vecs,
                                 torch.as_tensor(seed_mask, device=device)).float()
             logits = q @ cand_vecs.T  # [B, C], fp32
@@ -394,7 +402,13 @@ def train_llara(data: TrainingData, text_emb: np.ndarray, behaviour: np.ndarray,
                 pos_idx.shape))  # [B, P]: row b's own positives are columns b*P..b*P+P-1
             in_playlist = torch.as_tensor(
                 membership[rows][:, candidates].toarray() > 0, device=device)
-            negatives_lse = torch.logsumexp(logits.masked_fill(in_playlist, -torch.inf), dim=1)
+            negative_logits = logits.masked_fill(in_playlist, -torch.inf)
+            if hard_idx.shape[1]:  # skipped tracks (feedback) join with their multiplicity
+                hard_logits = (q.unsqueeze(1) * hard_vecs.view(*hard_idx.shape, -1)).sum(-1)
+                hard_logits = (hard_logits + math.log(feedback.hard_negative_weight)).masked_fill(
+                    torch.as_tensor(hard_mask == 0, device=device), -torch.inf)
+                negative_logits = torch.cat([negative_logits, hard_logits], dim=1)
+            negatives_lse = torch.logsumexp(negative_logits, dim=1)
             loss = nn.functional.softplus(negatives_lse.unsqueeze(1) - pos_logits).mean()
             opt.zero_grad(set_to_none=True)
             loss.backward()

@@ -107,12 +107,14 @@ def run_pipeline(config: TrainConfig = TrainConfig(), *, store=None,
                  progress: bool = True) -> PipelineResult:
     """Run the whole job; returns the evaluation, timings and the registered model version."""
     from llara.processed import read_processed
+    from llara.schedule import Snapshot, current_snapshot, record_training_snapshot
     from llara.store import open_store
     from llara_training.als import fit_als
     from llara_training.artifacts import new_run_id, save_run
     from llara_training.baselines import ALSFoldIn, ItemKNN, PopularityRecommender, TextKNN
     from llara_training.encode import TextEncoder
     from llara_training.evaluate import evaluate, write_report
+    from llara_training.feedback_signal import feedback_for_training
     from llara_training.model import (LlaraRecommender, catalog_item_vectors, default_device,
                                       train_llara)
     from llara_training.projector import train_projector
@@ -123,6 +125,8 @@ def run_pipeline(config: TrainConfig = TrainConfig(), *, store=None,
     run_id = new_run_id()
     device = default_device(config.llara.device)
     with timer.stage("read"):
+        # Listed before reading: a slice landing meanwhile is recorded as new and trains next.
+        consumed = current_snapshot(store)
         tables = read_processed(store)
         if tables.interactions.num_rows == 0:
             raise ValueError(f"no processed playlists in {store.url}: run `llara ingest` first")
@@ -131,6 +135,8 @@ def run_pipeline(config: TrainConfig = TrainConfig(), *, store=None,
                              test_fraction=config.data.test_fraction,
                              max_cases=config.data.max_cases)
         del tables
+        # Listener feedback joins the train playlists (llara_training.feedback_signal).
+        feedback, signal = feedback_for_training(store, data, config.feedback)
         fingerprint = data_fingerprint(data)
         user_items = data.user_items()
         if not data.test_cases:
@@ -156,7 +162,8 @@ def run_pipeline(config: TrainConfig = TrainConfig(), *, store=None,
                                                       config.projector, device=device)
     with timer.stage("llara"):
         model, history = train_llara(data, text_emb, als.item_factors, als.warm, projector,
-                                     titles, config.llara, k=config.k, progress=progress)
+                                     titles, config.llara, k=config.k, progress=progress,
+                                     feedback=feedback)
     with timer.stage("item_vectors"):
         item_matrix = catalog_item_vectors(model, text_emb, als.item_factors, als.warm,
                                            device=device)
@@ -189,6 +196,7 @@ def run_pipeline(config: TrainConfig = TrainConfig(), *, store=None,
                     "curriculum": history.curriculum, "best_epoch": history.best_epoch,
                     "stopped_early": history.stopped_early},
         "encoder": encode_stats, "als_gpu": als.used_gpu, "device": device,
+        "feedback": signal.counts,
     }
     with timer.stage("save"):
         save_run(store, run_id, model=model, catalog=data.catalog, popularity=popularity,
@@ -199,6 +207,8 @@ def run_pipeline(config: TrainConfig = TrainConfig(), *, store=None,
     with timer.stage("mlflow"):
         mlflow_run_id, version = _track(config, run_id, fingerprint, store, model, report,
                                         report_files, metrics_doc, timer)
+    record_training_snapshot(store, Snapshot(run_id=run_id, sources=consumed.sources,
+                                             feedback=signal.feedback_keys))
     log.info("run %s: llara ndcg %.4f (cold start %.4f); registered %s version %s", run_id,
              report.metrics["llara"]["overall"]["ndcg"],
              report.metrics["llara"].get("cold_start", {}).get("ndcg", float("nan")),
@@ -232,6 +242,7 @@ def _track(config: TrainConfig, run_id: str, fingerprint: str, store, model, rep
         mlflow.log_params({k: ("" if v is None else v) for k, v in params.items()})
         mlflow.log_params({f"data.{k}": v for k, v in metrics_doc["data"].items()})
         mlflow.log_metrics({f"timing.{k}": v for k, v in timer.seconds.items()})
+        mlflow.log_metrics({f"feedback.{k}": v for k, v in metrics_doc["feedback"].items()})
         mlflow.log_metrics({k: v for k, v in metrics_doc["projector"].items()
                             if isinstance(v, float) and np.isfinite(v)})
         hist = metrics_doc["history"]
