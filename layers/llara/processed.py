@@ -20,7 +20,6 @@ from dataclasses import dataclass
 import numpy as np
 import orjson
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from llara.store import ObjectNotFound, Store
 from llara.tables import (
@@ -115,16 +114,18 @@ def _newest_playlists_rows(table: pa.Table, playlists: pa.Table) -> pa.Table:
 
 
 def _most_complete_tracks(tracks: pa.Table) -> pa.Table:
+    """One row per track_uri: most details filled first, then the newest source; rows keep
+    the order in which their track first appears."""
+    tracks = tracks.combine_chunks()
+    codes = tracks["track_uri"].chunk(0).dictionary_encode().indices.to_numpy() if \
+        tracks.num_rows else np.empty(0, np.int32)
     completeness = sum(tracks[c].is_valid().to_numpy(zero_copy_only=False).astype(np.int8)
                        for c in TRACK_DETAIL_COLUMNS)
-    scored = pa.table({"track_uri": tracks["track_uri"], "score": pa.array(-completeness),
-                       "rank": pc.negate(tracks["_rank"])})
-    order = pc.sort_indices(scored, sort_keys=[("track_uri", "ascending"),
-                                               ("score", "ascending"), ("rank", "ascending")])
-    uri = tracks["track_uri"].take(order).to_numpy()
-    first = np.ones(len(uri), dtype=bool)
-    first[1:] = uri[1:] != uri[:-1]
-    return tracks.take(pa.array(order.to_numpy()[first])).drop_columns(["_rank"])
+    rank = tracks["_rank"].to_numpy()
+    order = np.lexsort((-rank, -completeness, codes))  # by code; best row first in each
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = codes[order][1:] != codes[order][:-1]
+    return tracks.take(pa.array(order[first])).drop_columns(["_rank"])
 
 
 def store_status(store: Store) -> dict[str, int]:

@@ -80,8 +80,9 @@ def to_parquet(table: pa.Table) -> bytes:
 
 def from_parquet(data: bytes, name: str, columns: list[str] | None = None) -> pa.Table:
     """Read a partition of table ``name``, cast to its contract schema."""
-    table = pq.read_table(pa.BufferReader(data), columns=columns)
+    # ParquetFile.read: pq.read_table sets up dataset machinery that costs ~5x more per file.
+    table = pq.ParquetFile(pa.BufferReader(data)).read(columns=columns)
     schema = SCHEMAS[name]
     if columns is not None:
         schema = pa.schema([schema.field(c) for c in columns])
-    return table.cast(schema)
+    return table if table.schema.equals(schema) else table.cast(schema)
