@@ -167,8 +167,9 @@ def plot_category_ndcg(report: EvaluationReport, metric: str = "ndcg") -> bytes:
         ax.bar(x + (j - (len(systems) - 1) / 2) * width,
                [report.metrics[system][g][metric] for g in groups], width, label=system)
     ax.set_xticks(x, [g.replace("_", "\n", 1) for g in groups], fontsize=8)
-    ax.set_ylabel(metric.upper() if metric == "ndcg" else metric)
-    ax.set_title(f"{metric} by seed category (top {report.k})")
+    label = {"ndcg": "NDCG", "r_precision": "R-precision", "recall": "recall"}.get(metric, metric)
+    ax.set_ylabel(label)
+    ax.set_title(f"{label} by seed category (top {report.k})")
     ax.legend(fontsize=8)
     ax.grid(axis="y", alpha=0.3)
     return _png(fig)
