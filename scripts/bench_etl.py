@@ -16,6 +16,7 @@ to ingest the real MPD sample. ``python scripts/bench_etl.py`` prints the figure
 from __future__ import annotations
 
 import json
+import logging
 import statistics
 import subprocess
 import sys
@@ -51,6 +52,16 @@ def _child(store_dir: str, keys: list[str]) -> dict:
 
 
 def run() -> dict:
+    etl_log = logging.getLogger("llara.etl")
+    level = etl_log.level
+    etl_log.setLevel(logging.ERROR)  # per-object log lines (one empty sample slice warns)
+    try:
+        return _run()
+    finally:
+        etl_log.setLevel(level)
+
+
+def _run() -> dict:
     from llara.generate import generate_slices
     from llara.store import open_store
 
@@ -101,7 +112,4 @@ def _sample_ingest() -> float | None:
 
 
 if __name__ == "__main__":
-    import logging
-
-    logging.disable(logging.WARNING)  # per-object JSON log lines are not benchmark output
     print(json.dumps(run(), indent=2))
