@@ -71,9 +71,13 @@ variable "control_plane_flavor" {
 }
 
 variable "worker_count" {
-  description = "CPU worker nodes (functions, MinIO, MLflow, PostgreSQL)."
+  description = "CPU worker nodes (functions, MinIO, MLflow, PostgreSQL); the first also carries the ingress."
   type        = number
   default     = 2
+  validation {
+    condition     = var.worker_count >= 1
+    error_message = "At least one CPU worker is needed: it carries the ingress controller and the platform."
+  }
 }
 
 variable "worker_flavor" {
