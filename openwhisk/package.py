@@ -10,7 +10,8 @@ Each zip is OpenWhisk's Python action layout, built from the same code Chalice d
 
 The action's file is named by the zip's name in the manifest (``function: build/etl.zip`` ->
 ``openwhisk/actions/etl.py``). OpenWhisk refuses action code over 48 MB. The layer's
-dependencies (pyarrow, onnxruntime, numpy, botocore...) come to about 155 MB zipped, so the
+dependencies (pyarrow, onnxruntime, numpy, botocore...) come to about 155 MB zipped, and even
+the serving-only set of scripts/build_layer.py, pruned, with boto3, is about 73 MB, so the
 default layout, ``image``, ships code only and the dependencies come from the runtime image
 (openwhisk/runtime/Dockerfile, named by ``docker:`` in the manifest). ``--layout virtualenv``
 builds the self-contained layout for a stock ``python:3.11`` runtime and fails with the measured
