@@ -206,3 +206,13 @@ def test_packaging_reports_a_missing_action_file(tmp_path):
         package.build_action("ghost", {"function": "build/ghost.zip"}, tmp_path)
     with pytest.raises(package.PackagingError, match="not in manifest.yaml"):
         package.build(tmp_path, only=["ghost"])
+
+
+def test_the_deploy_playbook_exports_every_variable_the_deployment_file_reads():
+    text = (ROOT / "openwhisk" / "deployment.yaml").read_text()
+    wanted = set(re.findall(r"\$\{?([A-Z][A-Z0-9_]*)", text))
+    plays = yaml.safe_load((ROOT / "infra" / "ansible" / "playbooks" / "openwhisk.yml").read_text())
+    (deploy,) = [t for p in plays for t in p.get("tasks", [])
+                 if "wskdeploy" in str(t.get("ansible.builtin.command", ""))]
+    assert wanted and wanted <= set(deploy["environment"]), wanted - set(deploy["environment"])
+    assert deploy.get("no_log") is True  # the environment carries secrets
