@@ -209,8 +209,8 @@ def test_packaging_reports_a_missing_action_file(tmp_path):
 
 
 def test_the_deploy_playbook_exports_every_variable_the_deployment_file_reads():
-    text = (ROOT / "openwhisk" / "deployment.yaml").read_text()
-    wanted = set(re.findall(r"\$\{?([A-Z][A-Z0-9_]*)", text))
+    values = DEPLOYMENT["project"]["packages"]["llara"]["inputs"].values()
+    wanted = {m for v in values for m in re.findall(r"\$\{?([A-Z][A-Z0-9_]*)", str(v))}
     plays = yaml.safe_load((ROOT / "infra" / "ansible" / "playbooks" / "openwhisk.yml").read_text())
     (deploy,) = [t for p in plays for t in p.get("tasks", [])
                  if "wskdeploy" in str(t.get("ansible.builtin.command", ""))]
