@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-AREAS = ("etl", "train", "serve")
+AREAS = ("etl", "train", "serve", "loop")
 HERE = Path(__file__).resolve().parent
 
 
