@@ -23,7 +23,7 @@ def _train(hard_negatives: dict[int, np.ndarray]):
     from llara_training.projector import Projector
 
     rng = np.random.default_rng(0)
-    n, playlists = 48, 150
+    n, playlists = 48, 100
     text_emb = rng.standard_normal((n, 16)).astype(np.float32)
     behaviour = rng.standard_normal((n, 8)).astype(np.float32)
     warm = np.ones(n, bool)
@@ -37,7 +37,7 @@ def _train(hard_negatives: dict[int, np.ndarray]):
     data = TrainingData(catalog, np.arange(len(items)), [""] * len(items), items, val, [])
     weights = np.ones(len(items))
     feedback = TrainWeights(weights, hard_negatives, 4.0)
-    config = LlaraConfig(width=16, hidden=32, heads=2, layers=1, epochs=5, batch_size=64,
+    config = LlaraConfig(width=16, hidden=32, heads=2, layers=1, epochs=3, batch_size=64,
                          sampled_negatives=32, positives=1, examples_per_playlist=2,
                          cold_item_rate=0.0, curriculum_fraction=0.0, title_dropout=0.0,
                          dropout=0.0, lr=5e-3, patience=100)
@@ -47,7 +47,7 @@ def _train(hard_negatives: dict[int, np.ndarray]):
 
 
 def test_skipped_track_ranks_lower_for_its_seed_context():
-    pseudo = range(150, 180)  # the liked-2 pseudo-playlists carry the skip of track 3
+    pseudo = range(100, 130)  # the liked-2 pseudo-playlists carry the skip of track 3
     without = _rank_of(_train({}), (0, 1), 3)
     with_skips = _rank_of(_train({r: np.array([3]) for r in pseudo}), (0, 1), 3)
     assert with_skips > without + 3, (without, with_skips)

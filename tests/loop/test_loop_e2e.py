@@ -80,9 +80,13 @@ def test_upload_train_staging_canary_production_and_retrain(world, loop_env):
     from mlflow import MlflowClient
 
     from llara.config import get_settings
+    from llara.feedback import FeedbackLog
+    from llara.schedule import decide
+    from llara.schemas import FeedbackEvent
+    from llara_training.pipeline import run_pipeline
     from llara_training.promotion import loop_pass
 
-    from .conftest import upload_and_ingest
+    from .conftest import tiny_config, upload_and_ingest
 
     store = loop_env
     # the training run recorded what it consumed, so nothing new: no training
@@ -132,8 +136,21 @@ def test_upload_train_staging_canary_production_and_retrain(world, loop_env):
 
     # a new slice lands and goes through the ETL: the schedule decides to train
     upload_and_ingest(store, world.later_slices)
+    FeedbackLog(store).append([FeedbackEvent(request_id="never-served", event="click",
+                                             track_uri="spotify:track:" + "x" * 22)])
     result = loop_pass(store)
     assert result["schedule"]["train"] and result["schedule"]["new_sources"] == 1
+
+    # the training job learns from the feedback, and records what it consumed
+    run = run_pipeline(tiny_config(world.encoder, get_settings().tracking_uri), store=store,
+                       progress=False)
+    counts = json.loads(store.get_bytes(f"runs/{run.run_id}/metrics.json"))["feedback"]
+    assert counts["pseudo_playlists"] > 50 and counts["hard_negatives"] > 10
+    assert counts["unknown_request"] == 1  # kept in the store, not used, counted
+    logged = client.get_run(run.mlflow_run_id).data.metrics
+    assert logged["feedback.unknown_request"] == 1
+    assert logged["feedback.pseudo_playlists"] == counts["pseudo_playlists"]
+    assert not decide(store, min_new_slices=1, min_new_feedback=1)[0].train
 
 
 def test_a_canary_worse_online_is_rolled_back_and_stays_out(world, loop_env):
