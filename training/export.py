@@ -146,7 +146,7 @@ def export_encoder(spec: EncoderSpec, folder: Path) -> dict[str, Path]:
         dim = int(module(sample["input_ids"], sample["attention_mask"]).shape[-1])
     (folder / "encoder.json").write_text(__import__("json").dumps({
         **asdict(spec), "dim": dim, "pad_token": tokenizer.pad_token,
-        "pad_id": int(tokenizer.pad_token_id)}))
+        "pad_id": int(tokenizer.pad_token_id)}, default=str))
     return {"fp32": folder / "encoder.fp32.onnx", "int8": folder / "encoder.int8.onnx",
             "tokenizer": folder / "tokenizer.json", "spec": folder / "encoder.json"}
 
