@@ -20,7 +20,7 @@ def test_register_aliases_the_runs_version_or_creates_one(bundle_dir, tmp_path):
     out = register(manifest, store_url="s3://bucket/pfx", alias="staging", tracking_uri=uri)
     assert out == {"name": "llara", "version": str(trained.version), "alias": "staging"}
     staged = client.get_model_version_by_alias("llara", "staging")
-    assert staged.version == str(trained.version)
+    assert str(staged.version) == str(trained.version)
     assert staged.tags["bundle_version"] == manifest["version"]
     assert float(staged.tags["parity.top50_overlap"]) >= 0.9
 
@@ -31,4 +31,4 @@ def test_register_aliases_the_runs_version_or_creates_one(bundle_dir, tmp_path):
     created = client.get_model_version_by_alias("llara", "canary")
     assert created.source == f"s3://bucket/pfx/models/{manifest['version']}"
     # Moving an alias leaves the other where it was.
-    assert client.get_model_version_by_alias("llara", "staging").version == out["version"]
+    assert str(client.get_model_version_by_alias("llara", "staging").version) == out["version"]
