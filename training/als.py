@@ -42,13 +42,17 @@ def fit_als(user_items: sp.csr_matrix, config: AlsConfig = AlsConfig(), *,
     """Fit ALS on ``user_items`` (train playlists x catalog, binary)."""
     from implicit.als import AlternatingLeastSquares
 
+    from threadpoolctl import threadpool_limits
+
     use_gpu = gpu_available() if config.use_gpu is None else config.use_gpu
     started = time.perf_counter()
-    model = AlternatingLeastSquares(
-        factors=config.factors, regularization=config.regularization, alpha=config.alpha,
-        iterations=config.iterations, use_gpu=use_gpu, random_state=config.random_state,
-        calculate_training_loss=False)
-    model.fit(sp.csr_matrix(user_items, dtype=np.float32), show_progress=progress)
+    # implicit parallelises over users itself; a BLAS thread pool under it only contends.
+    with threadpool_limits(1, "blas"):
+        model = AlternatingLeastSquares(
+            factors=config.factors, regularization=config.regularization, alpha=config.alpha,
+            iterations=config.iterations, use_gpu=use_gpu, random_state=config.random_state,
+            calculate_training_loss=False)
+        model.fit(sp.csr_matrix(user_items, dtype=np.float32), show_progress=progress)
     if use_gpu:
         model = model.to_cpu()
     warm = np.asarray(user_items.getnnz(axis=0)).ravel() > 0

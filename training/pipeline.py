@@ -255,7 +255,8 @@ def _track(config: TrainConfig, run_id: str, fingerprint: str, store, model, rep
             mlflow.log_artifacts(tmp, artifact_path="run")
         version = None
         info = mlflow.pytorch.log_model(
-            model, name="model", pip_requirements=[f"torch=={_torch_version()}"],
+            model, name="model", serialization_format="pickle",
+            pip_requirements=[f"torch=={_torch_version()}"],
             registered_model_name=config.tracking.model_name
             if config.tracking.register_model else None)
         if config.tracking.register_model:
