@@ -126,3 +126,26 @@ def world_store(world, tmp_path, monkeypatch):
     monkeypatch.setenv("LLARA_STORE", str(tmp_path / "store"))
     get_settings.cache_clear()
     return open_store(str(tmp_path / "store"))
+
+
+@pytest.fixture(params=["local", "s3"])
+def any_world_store(request, world, tmp_path, monkeypatch):
+    """The world's store on both backends: a folder copy, or its objects (raw slices left
+    out) uploaded to a fresh bucket on the moto S3 server."""
+    if request.param == "local":
+        return request.getfixturevalue("world_store")
+    from llara.config import get_settings
+    from llara.store import open_store
+
+    bucket = request.getfixturevalue("s3_bucket")
+    store = open_store(f"s3://{bucket}/llara")
+    source = open_store(str(world.root / "store"))
+    for key in source.list():
+        if not key.startswith("raw/"):
+            store.put_bytes(key, source.get_bytes(key))
+    db = tmp_path / "mlflow.db"
+    shutil.copyfile(world.root / "mlflow.db", db)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{db}")
+    monkeypatch.setenv("LLARA_STORE", store.url)
+    get_settings.cache_clear()
+    return store

@@ -177,25 +177,32 @@ def test_a_canary_worse_online_is_rolled_back_and_stays_out(world, loop_env):
 def test_a_model_worse_offline_never_leaves_staging(world, loop_env):
     from llara_training.promotion import promotion_pass
 
+    from typer.testing import CliRunner
+
+    from llara_training.cli import app
+
     store = loop_env
     bundle.set_alias(store, "production", world.good)
     bundle.set_alias(store, "staging", world.worse)
-    for _ in range(2):
-        _, staging = promotion_pass(store)
-        assert staging.action == "hold" and "worse offline" in staging.reason
-        offline = staging.numbers["offline"]
-        assert offline["staging"]["ndcg"] < offline["production"]["ndcg"]
+    result = CliRunner().invoke(app, ["loop", "--json"])  # one whole pass, as scheduled
+    assert result.exit_code == 0, result.output
+    staging = _by_stage(json.loads(result.stdout))["staging->canary"]
+    assert staging["action"] == "hold" and "worse offline" in staging["reason"]
+    offline = staging["numbers"]["offline"]
+    assert offline["staging"]["ndcg"] < offline["production"]["ndcg"]
+    _, again = promotion_pass(store)  # and the next pass (scores cached) holds it again
+    assert again.action == "hold" and again.numbers["offline"] == offline
     assert _aliases(store) == {"staging": world.worse, "canary": None,
                                "production": world.good}
 
 
-def test_rollback_reaches_a_running_server_without_restart(world, loop_env):
+def test_rollback_reaches_a_running_server_without_restart(world, any_world_store):
     from typer.testing import CliRunner
 
     from llara.server import make_server
     from llara_training.cli import app
 
-    store = loop_env
+    store = any_world_store
     bundle.set_alias(store, "production", world.good)
     bundle.set_alias(store, "production", world.other)  # a release that goes wrong
     service = _service(store, reload_seconds=0.2)
@@ -232,10 +239,10 @@ def test_rollback_reaches_a_running_server_without_restart(world, loop_env):
     assert rows[world.good]["parity_passed"] is True
 
 
-def test_two_loop_passes_at_once_promote_once(world, loop_env):
+def test_two_loop_passes_at_once_promote_once(world, any_world_store):
     from llara_training.promotion import promotion_pass
 
-    store = loop_env  # staging holds the new model, no canary or production yet
+    store = any_world_store  # staging holds the new model, no canary or production yet
     barrier = threading.Barrier(4)
     results = []
 
