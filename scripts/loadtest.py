@@ -13,6 +13,7 @@ Prints JSON; exits non-zero when any request failed.
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import os
 import random
@@ -49,7 +50,7 @@ def local_bundle(bundle: Path | None) -> Path:
 
 
 def bodies(bundle: Path, count: int, k: int, seed: int = 0) -> list[bytes]:
-    catalog = json.loads((bundle / "catalog.json").read_bytes())
+    catalog = json.loads(gzip.decompress((bundle / "catalog.json.gz").read_bytes()))
     uris, names, artists = catalog["track_uri"], catalog["track_name"], catalog["artist_name"]
     rng = random.Random(seed)
     out = []

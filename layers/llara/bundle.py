@@ -9,7 +9,7 @@ A bundle is a folder, ``models/<version>/`` in the store::
     items.int8        [D, N] item matrix (int8 with a per-item scale, or items.f32 for fp32)
     item_scales.f32   [N] per-item dequantisation scale (int8 bundles only)
     tokenizer.json    the encoder's tokenizer (``tokenizers`` library)
-    catalog.json      columns track_uri, track_name, artist_name, name_key, artist_key (row i = item i)
+    catalog.json.gz   columns track_uri, track_name, artist_name, name_key, artist_key (row i = item i)
 
 An alias pointer ``models/<alias>.json`` is ``{"version", "manifest_sha256", "previous",
 "updated"}``; ``previous`` is the pointer it replaced (for rollback). Publication writes every

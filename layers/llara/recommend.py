@@ -4,6 +4,7 @@ pyarrow either: the serving layer must fit Lambda's 250 MB).
 """
 from __future__ import annotations
 
+import gzip
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -81,7 +82,7 @@ class Recommender:
         self.scorer = ItemScorer(folder, self.manifest["items"], options)
         self.max_seeds = int(self.manifest["query"]["max_seeds"])
         self.title_template: str = self.manifest["encoder"].get("title_template", "{}")
-        catalog = orjson.loads((folder / "catalog.json").read_bytes())
+        catalog = orjson.loads(gzip.decompress((folder / "catalog.json.gz").read_bytes()))
         self.track_uris: list[str] = catalog["track_uri"]
         self.track_names: list[str] = catalog["track_name"]
         self.artist_names: list[str] = catalog["artist_name"]
@@ -136,6 +137,6 @@ class Recommender:
         exclude = np.array([r.index for r in resolutions if r.index >= 0], dtype=np.int64)
         rows, scores = self.scorer.top_k(query, k, exclude)
         tracks = [{"track_uri": self.track_uris[r], "track_name": self.track_names[r],
-                   "artist_name": self.artist_names[r], "score": round(float(s), 5)}
-                  for r, s in zip(rows.tolist(), scores.tolist(), strict=True)]
+                   "artist_name": self.artist_names[r], "score": s}
+                  for r, s in zip(rows.tolist(), np.round(scores, 5).tolist(), strict=True)]
         return Recommendation(rows, scores, tracks, resolutions)

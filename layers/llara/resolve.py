@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import bisect
 import re
+import threading
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -83,16 +84,25 @@ class Resolver:
         self._by_key: dict[str, int] = {}
         for i, key in enumerate(map("\x1f".join, zip(name_keys, artist_keys, strict=True))):
             self._by_key.setdefault(key, i)  # the first row (catalog order) wins
-        # Rows grouped by artist key (contiguous after a stable sort), for blocking the fuzzy
-        # search: a name is only compared with the names of its closest artists.
-        artist_arr = np.asarray(artist_keys, dtype=object)
-        order = np.argsort(artist_arr, kind="stable")
-        sorted_artists = artist_arr[order]
-        starts = np.flatnonzero(np.r_[True, sorted_artists[1:] != sorted_artists[:-1]])
-        self._artists: list[str] = sorted_artists[starts].tolist()  # sorted, unique
-        self._artist_bounds = np.r_[starts, len(order)]
-        self._artist_order = order
         self._name_keys = np.asarray(name_keys, dtype=object)
+        self._artist_keys = artist_keys
+        self._index_lock = threading.Lock()
+        self._artists: list[str] | None = None  # the fuzzy index, built on first need
+
+    def _build_fuzzy_index(self) -> None:
+        """Rows grouped by artist key (contiguous after a stable sort), for blocking the fuzzy
+        search: a name is only compared with the names of its closest artists. Built on the
+        first fuzzy lookup, not at load: it is a second of a million-track cold start."""
+        with self._index_lock:
+            if self._artists is not None:
+                return
+            artist_arr = np.asarray(self._artist_keys, dtype=object)
+            order = np.argsort(artist_arr, kind="stable")
+            sorted_artists = artist_arr[order]
+            starts = np.flatnonzero(np.r_[True, sorted_artists[1:] != sorted_artists[:-1]])
+            self._artist_bounds = np.r_[starts, len(order)]
+            self._artist_order = order
+            self._artists = sorted_artists[starts].tolist()  # sorted, unique; set last
 
     def __len__(self) -> int:
         return len(self._by_uri)
@@ -129,6 +139,8 @@ class Resolver:
         return [(lo + offset, score) for _, score, offset in hits]
 
     def _fuzzy(self, name: str, artist: str) -> Resolution:
+        if self._artists is None:
+            self._build_fuzzy_index()
         best = Resolution("unknown")
         for artist_pos, artist_score in self._candidate_artists(artist):
             rows = self._rows_of(artist_pos)

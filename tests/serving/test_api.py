@@ -12,6 +12,7 @@ import pytest
 
 from llara.bundle import publish, set_alias
 from llara.feedback import FeedbackLog
+from llara.schemas import PredictResponse
 from llara.web import Request
 
 from .helpers import variant
@@ -37,6 +38,7 @@ def test_predict_resolves_seeds_and_never_returns_them(make_service, catalog):
             {"track_name": "A Song Nobody Has", "artist_name": "Brand New Band"},
             {"track_uri": "spotify:track:" + "Z" * 22}]})
     assert status == 200, body
+    PredictResponse.model_validate(body)  # the documented response schema
     assert [s["match"] for s in body["seeds"]] == ["uri", "exact", "fuzzy", "unknown",
                                                    "unmatched"]
     assert [s["track_uri"] for s in body["seeds"][:3]] == uris[:3]

@@ -19,7 +19,7 @@ def test_manifest_describes_the_bundle(exported):
     assert manifest["dims"] == {"text": TEXT_DIM, "item": ITEM_DIM}
     assert manifest["metrics"] == {"ndcg": 0.1}
     assert set(manifest["files"]) == {"encoder.onnx", "query.onnx", "scorer.onnx", "items.int8",
-                                      "item_scales.f32", "tokenizer.json", "catalog.json"}
+                                      "item_scales.f32", "tokenizer.json", "catalog.json.gz"}
     for name, meta in manifest["files"].items():
         assert sha256_file(result.bundle / name) == meta["sha256"]
     parity = manifest["parity"]
