@@ -53,9 +53,9 @@ def mlflow_server(tmp_path, s3_env, s3_bucket):
         deadline = time.monotonic() + 90
         while True:
             try:
-                if requests.get(f"{url}/health", timeout=1).status_code == 200:
+                if requests.get(f"{url}/health", timeout=5).status_code == 200:
                     break
-            except requests.ConnectionError:
+            except requests.RequestException:  # not listening yet, or still starting
                 pass
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError("mlflow server did not start:\n"
