@@ -9,8 +9,9 @@ and how to read it back. Export and ``llara evaluate`` read only these files.
 ``item_vectors.npy``       float32 [N, D], catalog order: ``item_vectors`` (ALS factor) for
                            warm tracks, ``cold_item_vectors`` (projector) for cold ones
 ``als_item_factors.npy``   float32 [N, F], the fitted ALS item factors (zeros for cold tracks)
-``encoder.json``           ``{"model", "encoder_id", "max_length", "pooling": "mean",
-                           "normalize": true, "dim"}``: how text becomes ``text_emb``
+``encoder.json``           ``{"model" (loadable id or path), "name" (configured id),
+                           "encoder_id", "max_length", "pooling": "mean", "normalize": true,
+                           "dim"}``: how text becomes ``text_emb``
 ``metrics.json``           the evaluation (``EvaluationReport.to_dict()``), projector report,
                            training history, timings, data fingerprint
 ``config.json``            the full :class:`~llara_training.config.TrainConfig`
@@ -84,7 +85,8 @@ class TrainedRun:
         at training time comes back from the cache without running the model)."""
         from llara_training.encode import TextEncoder
 
-        return TextEncoder(model=self.encoder["model"], max_length=self.encoder["max_length"],
+        return TextEncoder(model=self.encoder.get("name") or self.encoder["model"],
+                           max_length=self.encoder["max_length"],
                            store=store, **overrides)
 
 

