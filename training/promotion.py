@@ -85,6 +85,9 @@ class PromotionSettings(BaseSettings):
         default=50, ge=1, description="Feedback events each side needs before it decides.")
     alpha: float = Field(default=0.05, gt=0, lt=1,
                          description="Level of the one-sided two-proportion z-tests.")
+    offline_max_playlists: int = Field(
+        default=5000, ge=1, description="Test-split playlists both models are scored on (a "
+        "stable hash picks them, so the same data gives the same cases).")
     lock_ttl_seconds: float = Field(
         default=1800.0, gt=0, description="A promotion lock older than this is stale.")
     tracking: bool = Field(default=True, description="Log every decision to MLflow.")
@@ -279,16 +282,18 @@ def parity_passed(manifest: dict[str, Any]) -> tuple[bool, str]:
     return False, f"export parity gates not passed: {parity or 'no parity figures'}"
 
 
-OfflineEvaluator = Callable[[Store, list[str]], dict[str, dict[str, float]]]
+OfflineEvaluator = Callable[[Store, list[str], int], dict[str, dict[str, float]]]
 
 
-def evaluate_offline(store: Store, versions: list[str]) -> dict[str, dict[str, float]]:
+def evaluate_offline(store: Store, versions: list[str], max_playlists: int = 5000
+                     ) -> dict[str, dict[str, float]]:
     """Overall LLaRA metrics of each version's source run on the same cases: the test split
-    (by the first version's split settings) of the processed data in the store now."""
+    (by the first version's split settings) of the processed data in the store now, at most
+    ``max_playlists`` of them (chosen by a stable hash of the pid)."""
     from llara.processed import read_processed
     from llara_training.artifacts import load_run
     from llara_training.evaluate import evaluate_run_on_tables
-    from llara_training.split import TEST, split_of
+    from llara_training.split import TEST, split_of, stable_unit
 
     runs = {}
     for version in versions:
@@ -305,6 +310,7 @@ def evaluate_offline(store: Store, versions: list[str]) -> dict[str, dict[str, f
 
     pids = [p for p in set(tables.playlists.column("pid").to_pylist())
             if split_of(p, **split) == TEST]
+    pids = sorted(pids, key=lambda p: stable_unit("promotion", p))[:max_playlists]
     keep = pa.array(sorted(pids), type=pa.int64())
     test = dataclasses.replace(
         tables, interactions=tables.interactions.filter(
@@ -475,7 +481,7 @@ def staging_to_canary(store: Store, lock: PromotionLock, settings: PromotionSett
         reason = "no production model yet: checksums and parity suffice"
     else:
         try:
-            scores = evaluator(store, [staging, production])
+            scores = evaluator(store, [staging, production], settings.offline_max_playlists)
         except LookupError as e:
             return Decision("hold", stage, staging, f"cannot compare offline: {e}",
                             numbers=numbers)
