@@ -32,6 +32,23 @@ def _quiet_logs() -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
+KEY_METRICS = ("ndcg", "r_precision", "clicks")
+
+
+def _run_metrics(store, run_id: str | None) -> dict[str, float]:
+    """LLaRA's overall test metrics from the training run, when the run is in the store."""
+    from llara.store import ObjectNotFound
+
+    if not run_id:
+        return {}
+    try:
+        doc = json.loads(store.get_bytes(f"runs/{run_id}/metrics.json"))
+    except ObjectNotFound:
+        return {}
+    overall = doc.get("evaluation", {}).get("metrics", {}).get("llara", {}).get("overall", {})
+    return {k: overall[k] for k in KEY_METRICS if k in overall}
+
+
 def model_table(store) -> list[dict]:
     """Every published version: its aliases, creation time, source run, parity and metrics."""
     from llara import bundle
@@ -46,10 +63,9 @@ def model_table(store) -> list[dict]:
     for version in bundle.list_versions(store):
         manifest = manifest_of(store, version)
         run = manifest.get("source_run")
-        metrics = {k: v for k, v in (manifest.get("metrics") or {}).items()
-                   if isinstance(v, int | float)}
+        metrics = {f"test.{k}": v for k, v in _run_metrics(store, run).items()}
         metrics.update({f"offline.{k}": v for k, v in offline.get(run, {}).items()
-                        if k in ("ndcg", "r_precision", "clicks")})
+                        if k in KEY_METRICS})
         rows.append({
             "version": version, "created": manifest.get("created"),
             "aliases": [a for a, p in pointers.items() if p and p["version"] == version],
@@ -74,12 +90,12 @@ def models(
     from rich.table import Table
 
     table = Table(title=f"models in {store.url}")
-    for column in ("version", "aliases", "created", "source run", "parity", "metrics"):
-        table.add_column(column)
+    for column in ("version", "aliases", "source run", "parity", "metrics"):
+        table.add_column(column, overflow="fold")
     for row in rows:
         metrics = ", ".join(f"{k} {v:.4g}" for k, v in sorted(row["metrics"].items()))
         table.add_row(row["version"], ",".join(row["aliases"]) + (" (rejected)" if
-                      row["rejected"] else ""), str(row["created"]), str(row["source_run"]),
+                      row["rejected"] else ""), str(row["source_run"]),
                       str(row["parity_passed"]), metrics)
     Console().print(table)
     if not rows:

@@ -237,6 +237,7 @@ def test_rollback_reaches_a_running_server_without_restart(world, any_world_stor
     assert set(rows) == {world.good, world.other, world.worse}
     assert rows[world.good]["aliases"] == ["staging", "production"]
     assert rows[world.good]["parity_passed"] is True
+    assert 0 < rows[world.good]["metrics"]["test.ndcg"] <= 1
 
 
 def test_two_loop_passes_at_once_promote_once(world, any_world_store):
