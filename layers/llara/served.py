@@ -66,7 +66,10 @@ class ServedLog:
                                                daemon=True)
                 self._timer.start()
         if self.max_records == 1:
-            self.flush()
+            try:
+                self.flush()
+            except Exception as e:  # noqa: BLE001 - never fail a prediction over its record
+                log.warning("writing a served record failed, kept for the next write: %s", e)
         elif full:
             self._wake.set()
 

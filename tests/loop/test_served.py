@@ -62,9 +62,9 @@ def test_concurrent_writers_lose_nothing(tmp_path):
 
 
 def test_a_failed_write_keeps_the_records(tmp_path):
-    from llara.store import open_store
+    from llara.store import LocalStore
 
-    class Flaky(type(open_store(str(tmp_path / "x")))):
+    class Flaky(LocalStore):
         fail = True
 
         def put_if_absent(self, key, data):
@@ -90,3 +90,22 @@ def test_synchronous_mode_writes_each_record(tmp_path):
     log = ServedLog(store, max_records=1)
     log.record(request_id="x")
     assert [r["request_id"] for r in read_served(store)] == ["x"]
+
+
+def test_a_failed_synchronous_write_never_fails_the_request(tmp_path):
+    from llara.store import LocalStore
+
+    class Down(LocalStore):
+        down = True
+
+        def put_if_absent(self, key, data):
+            if self.down:
+                raise OSError("store unreachable")
+            return super().put_if_absent(key, data)
+
+    store = Down(tmp_path / "s")
+    log = ServedLog(store, max_records=1)
+    log.record(request_id="a")  # no exception reaches the caller
+    store.down = False
+    log.record(request_id="b")
+    assert sorted(r["request_id"] for r in read_served(store)) == ["a", "b"]
