@@ -224,14 +224,23 @@ def test_rollback_reaches_a_running_server_without_restart(world, any_world_stor
             time.sleep(0.1)
         assert health() == world.good
         request = urllib.request.Request(f"{url}/predict", data=json.dumps(
-            {"playlist_name": "road trip", "k": 3}).encode(),
+            {"playlist_name": "road trip", "k": 3, "tracks": [
+                {"track_name": "Never Heard", "artist_name": "Nobody Yet"}]}).encode(),
             headers={"content-type": "application/json"})
         with urllib.request.urlopen(request, timeout=10) as response:
-            assert json.load(response)["model_version"] == world.good
+            answer = json.load(response)
+        assert answer["model_version"] == world.good
     finally:
         server.shutdown()
         server.server_close()
         service.close()
+    # the request's context was recorded for joining its feedback
+    from llara.served import read_served
+
+    record = next(r for r in read_served(store) if r["request_id"] == answer["request_id"])
+    assert record["model_version"] == world.good and record["title"] == "road trip"
+    assert record["unknown_seeds"] == [{"track_name": "Never Heard", "artist_name": "Nobody Yet"}]
+    assert record["recommended"] == [t["track_uri"] for t in answer["recommended_tracks"]]
     listing = json.loads(CliRunner().invoke(app, ["models", "--json"]).stdout)
     rows = {row["version"]: row for row in listing["versions"]}
     assert set(rows) == {world.good, world.other, world.worse}
