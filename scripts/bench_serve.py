@@ -5,7 +5,8 @@ Synthetic bundles of 100k and 1M tracks are built through the real export path
 ``LlaraModel``, both exported to ONNX and quantised to QInt8, parity-gated), with their fp32
 twins. Requests go through ``llara.api.Service.handle`` (validation, resolution, encoding of
 unknown seeds, query graph, scoring, JSON body): 5 seeds (2 in the catalog, 3 unknown to it),
-a playlist title, k = 500. Run alone it prints JSON: ``python scripts/bench_serve.py``.
+a playlist title, k = 500. Run alone it prints JSON: ``python scripts/bench_serve.py``
+(``LLARA_BENCH_KEEP=DIR`` keeps the bundles, e.g. for ``scripts/loadtest.py --bundle``).
 """
 from __future__ import annotations
 
@@ -161,8 +162,9 @@ def bundle_bytes(folder: Path) -> int:
 
 def run() -> dict:
     result: dict = {"targets": TARGETS, "method": __doc__.split("\n\n")[1].replace("\n", " ")}
+    keep = os.environ.get("LLARA_BENCH_KEEP")  # keep the bundles there (e.g. for loadtest.py)
     with tempfile.TemporaryDirectory(prefix="llara-bench-serve-") as tmp:
-        work = Path(tmp)
+        work = Path(keep) if keep else Path(tmp)
         os.environ["LLARA_HOME"] = str(work / "home")
         bundles = build_bundles(work)
         for size, (int8, fp32, parity) in bundles.items():
