@@ -138,5 +138,5 @@ class Recommender:
         rows, scores = self.scorer.top_k(query, k, exclude)
         tracks = [{"track_uri": self.track_uris[r], "track_name": self.track_names[r],
                    "artist_name": self.artist_names[r], "score": s}
-                  for r, s in zip(rows.tolist(), np.round(scores, 5).tolist(), strict=True)]
+                  for r, s in zip(rows.tolist(), np.round(scores.astype(np.float64), 5).tolist(), strict=True)]
         return Recommendation(rows, scores, tracks, resolutions)
