@@ -136,7 +136,8 @@ class Recommender:
         query = self.query_vector(title, seeds, resolutions)
         exclude = np.array([r.index for r in resolutions if r.index >= 0], dtype=np.int64)
         rows, scores = self.scorer.top_k(query, k, exclude)
+        rounded = np.round(scores.astype(np.float64), 5).tolist()
         tracks = [{"track_uri": self.track_uris[r], "track_name": self.track_names[r],
                    "artist_name": self.artist_names[r], "score": s}
-                  for r, s in zip(rows.tolist(), np.round(scores.astype(np.float64), 5).tolist(), strict=True)]
+                  for r, s in zip(rows.tolist(), rounded, strict=True)]
         return Recommendation(rows, scores, tracks, resolutions)
