@@ -27,7 +27,7 @@ bench: $(STAMP)
 	$(PY) scripts/bench.py
 
 layer: $(STAMP)
-	$(PY) scripts/build_layer.py
+	$(PY) scripts/build_layer.py $(if $(BUNDLE),--bundle $(BUNDLE))
 
 lint-infra:
 	bash scripts/lint_infra.sh
