@@ -18,7 +18,7 @@ def test_every_setting_is_documented():
     from llara.config import Settings
     from llara_training.promotion import PromotionSettings
 
-    documented = set(re.findall(r"^\| `([A-Z_]+)`", README, re.M))
+    documented = set(re.findall(r"^\| `([A-Z0-9_]+)`", README, re.M))
     missing = (_env_names(Settings) | _env_names(PromotionSettings)) - documented
     assert not missing, f"settings missing from the README configuration table: {sorted(missing)}"
 
