@@ -41,10 +41,6 @@ def _ingest(store, slices) -> dict:
 def _pipeline(store_dir: str, config) -> dict:
     from llara_training.pipeline import run_pipeline
 
-    os.environ["LLARA_HOME"] = str(Path(store_dir).parent / "home")
-    from llara.config import get_settings
-
-    get_settings.cache_clear()
     started = time.perf_counter()
     result = run_pipeline(config, progress=False)
     table = {system: {scope: {m: round(scopes[scope][m], 4) for m in METRICS}
@@ -92,9 +88,22 @@ def run() -> dict:
         logging.getLogger(noisy).setLevel(logging.WARNING)
     playlists = int(os.environ.get("BENCH_TRAIN_PLAYLISTS", "100000"))
     epochs = int(os.environ.get("BENCH_TRAIN_EPOCHS", "2"))
-    return {"cpus": os.cpu_count(),
-            "real_sample": real_sample(),
-            "synthetic": synthetic(playlists, epochs) if playlists else None}
+    from llara.config import get_settings
+
+    with tempfile.TemporaryDirectory() as home:  # one MLflow sqlite for both runs
+        previous = os.environ.get("LLARA_HOME")
+        os.environ["LLARA_HOME"] = home
+        get_settings.cache_clear()
+        try:
+            return {"cpus": os.cpu_count(),
+                    "real_sample": real_sample(),
+                    "synthetic": synthetic(playlists, epochs) if playlists else None}
+        finally:
+            if previous is None:
+                os.environ.pop("LLARA_HOME", None)
+            else:
+                os.environ["LLARA_HOME"] = previous
+            get_settings.cache_clear()
 
 
 if __name__ == "__main__":

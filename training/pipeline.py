@@ -231,9 +231,15 @@ def _track(config: TrainConfig, run_id: str, fingerprint: str, store, model, rep
 
     settings = get_settings()
     uri = config.tracking.tracking_uri or settings.tracking_uri
-    if uri.startswith("sqlite:///"):
-        Path(uri[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
     mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)  # the registry lives with the runs (never a stale default)
+    if uri.startswith("sqlite:///"):
+        # Embedded default: artifacts beside the database, not in ./mlruns of the CWD.
+        db = Path(uri[len("sqlite:///"):])
+        db.parent.mkdir(parents=True, exist_ok=True)
+        if mlflow.get_experiment_by_name(config.tracking.experiment) is None:
+            mlflow.create_experiment(config.tracking.experiment,
+                                     artifact_location=(db.parent / "mlartifacts").as_uri())
     mlflow.set_experiment(config.tracking.experiment)
     with mlflow.start_run(run_name=run_id) as active:
         mlflow.set_tags({"llara.run_id": run_id, "llara.store": store.url,
