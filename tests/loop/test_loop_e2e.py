@@ -123,7 +123,8 @@ def test_upload_train_staging_canary_production_and_retrain(world, loop_env):
     assert _aliases(store)["production"] == world.other
 
     # every decision is in MLflow with its reason; the registry alias followed the pointer
-    client = MlflowClient(get_settings().tracking_uri)
+    uri = get_settings().tracking_uri
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)  # a training run in this process set a global registry URI
     experiment = client.get_experiment_by_name("llara-promotion")
     runs = client.search_runs([experiment.experiment_id], max_results=100)
     assert {r.data.tags["llara.action"] for r in runs} == {"promote", "hold"}

@@ -99,7 +99,7 @@ def test_train_through_a_real_mlflow_server_and_s3(tmp_path, monkeypatch, s3_env
     assert {"encode", "als", "projector", "llara", "evaluate"} <= set(summary["timings"])
 
     # The registry and the run, as any MLflow client sees them.
-    client = MlflowClient(mlflow_server)
+    client = MlflowClient(tracking_uri=mlflow_server, registry_uri=mlflow_server)
     version = client.get_model_version("llara-e2e", "1")
     assert version.tags["llara.run_id"] == summary["run_id"]
     run = client.get_run(version.run_id)
