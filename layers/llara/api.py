@@ -208,3 +208,14 @@ def service() -> Service:
             if _service is None:
                 _service = Service()
     return _service
+
+
+def handle_openwhisk(args: dict, path: str) -> dict:
+    """An OpenWhisk web action's call, answered by ``path`` of the process-wide Service.
+
+    The action is the route: OpenWhisk's ``__ow_path`` suffix is ignored."""
+    from llara.web import request_from_openwhisk, response_to_openwhisk
+
+    request = request_from_openwhisk(args)
+    request.path = path
+    return response_to_openwhisk(service().handle(request))
